@@ -1,0 +1,19 @@
+"""POST /api/feedback: thumbs up or down on an answer."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from assistant.api.deps import ServiceDep
+from assistant.api.schemas import FeedbackRequest, StatusResponse
+
+router = APIRouter(prefix="/api", tags=["valoracions"])
+
+
+@router.post("/feedback", response_model=StatusResponse)
+def feedback(body: FeedbackRequest, service: ServiceDep) -> StatusResponse:
+    """Store a rating (1 useful, -1 not useful) with an optional comment."""
+    service.feedback(
+        body.conversation_id, body.rating, message_id=body.message_id, comment=body.comment
+    )
+    return StatusResponse(status="ok")

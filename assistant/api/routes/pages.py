@@ -1,0 +1,32 @@
+"""The web front end: staff search page, embeddable widget and a demo portal page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter
+from fastapi.responses import FileResponse
+
+STATIC_DIR = Path(__file__).resolve().parent.parent.parent / "web" / "static"
+
+router = APIRouter(include_in_schema=False)
+
+# Short cache: portals embed /widget.js directly, and a fix should reach them soon.
+_CACHE = {"Cache-Control": "public, max-age=300"}
+
+
+@router.get("/")
+def staff_page() -> FileResponse:
+    return FileResponse(STATIC_DIR / "index.html", media_type="text/html", headers=_CACHE)
+
+
+@router.get("/demo")
+def demo_page() -> FileResponse:
+    return FileResponse(STATIC_DIR / "demo.html", media_type="text/html", headers=_CACHE)
+
+
+@router.get("/widget.js")
+def widget() -> FileResponse:
+    return FileResponse(
+        STATIC_DIR / "widget.js", media_type="text/javascript; charset=utf-8", headers=_CACHE
+    )
