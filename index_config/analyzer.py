@@ -1,0 +1,168 @@
+"""CatalanAnalyzer: the text analysis shared by documents and queries (sparse side).
+
+Catalan needs more than whitespace splitting: elided articles and pronouns (l'aigua,
+d'habitatge, s'ha), typographic apostrophes from PDFs (l’aigua), the punt volat
+(col·lectiu, written col.lectiu or collectiu by users), accents that users skip, and
+plurals that change the stem (plaça/places, biblioteca/biblioteques, camí/camins).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import Stemmer
+import yaml
+
+from index_config.settings import AnalyzerMode, AnalyzerSettings
+
+DATA_DIR = Path(__file__).resolve().parent
+_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "ʼ": "'", "′": "'"})
+# Elided forms that precede a vowel or h: l' d' s' n' m' t' (and 'n, 'l, 's enclitics).
+_ELISION = re.compile(r"\b([ldsnmt])'(?=[a-zà-ÿh])", re.IGNORECASE)
+_ENCLITIC = re.compile(r"(?<=[a-zà-ÿ])'(ns|n|l|ls|s|m|t|hi|ho)\b", re.IGNORECASE)
+# Form and programme codes keep their hyphen so "C4-005" is one token.
+_CODE = re.compile(r"\b([a-z]+\d+)-(\d+)\b", re.IGNORECASE)
+_TOKEN = re.compile(r"[0-9a-zà-ÿ]+", re.IGNORECASE)
+
+
+def fold(text: str) -> str:
+    """Lowercase, strip accents and normalise the punt volat: 'Col·lecció' -> 'colleccio'."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = text.replace("l·l", "ll").replace("l.l", "ll").replace("ŀl", "ll")
+    decomposed = unicodedata.normalize("NFD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def light_stem(word: str) -> str:
+    """Conflate Catalan singular and plural forms of a folded word, and nothing more.
+
+    The Snowball stemmer over-stems (ajuts -> aj, residus -> res); this keeps words
+    apart while still matching places/plaça, camins/camí, biblioteques/biblioteca.
+    """
+    if len(word) <= 3 or word.isdigit():
+        return word
+    w = word
+    if w.endswith(("ques", "gues")) and len(w) > 5:
+        w = w[:-4] + ("c" if w[-4] == "q" else "g")  # plaques -> plac, botigues -> botig
+    elif w.endswith("ns") and len(w) > 4 and w[-3] in "aeiou":
+        w = w[:-2]  # camins -> cami, subvencions -> subvencio
+    elif w.endswith("es") and len(w) > 4:
+        w = w[:-2]  # escoles -> escol, projectes -> project
+    elif w.endswith("s") and len(w) > 3 and w[-2] not in "s":
+        w = w[:-1]  # ajuts -> ajut, municipals -> municipal
+    if w.endswith(("qu", "gu")):
+        w = w[:-1]
+    elif w[-1] in "ae" and len(w) > 3:
+        w = w[:-1]  # escola -> escol, projecte -> project
+    if w.endswith(("qu", "gu")):
+        w = w[:-1]
+    return w
+
+
+@lru_cache(maxsize=1)
+def _stopwords() -> frozenset[str]:
+    words = (DATA_DIR / "stopwords.txt").read_text(encoding="utf-8").split()
+    return frozenset(fold(w) for w in words if not w.startswith("#"))
+
+
+@dataclass(frozen=True)
+class SynonymMap:
+    """Domain synonyms, abbreviations and Spanish terms, kept as data (synonyms.yaml).
+
+    Keys and values are phrases; matching is on folded text, whole words only.
+    """
+
+    entries: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> SynonymMap:
+        raw = yaml.safe_load((path or DATA_DIR / "synonyms.yaml").read_text(encoding="utf-8"))
+        entries: dict[str, tuple[str, ...]] = {}
+        for group in raw.get("groups", []):
+            folded = [fold(term) for term in group]
+            for term in folded:
+                others = tuple(t for t in folded if t != term)
+                entries[term] = tuple(dict.fromkeys(entries.get(term, ()) + others))
+        for source, targets in (raw.get("rewrites") or {}).items():
+            entries[fold(source)] = tuple(
+                dict.fromkeys(entries.get(fold(source), ()) + tuple(fold(t) for t in targets))
+            )
+        return cls(entries)
+
+    def expansions(self, folded_text: str) -> list[str]:
+        padded = f" {' '.join(_TOKEN.findall(folded_text))} "
+        found: list[str] = []
+        for phrase, targets in self.entries.items():
+            if f" {phrase} " in padded:
+                found.extend(targets)
+        return found
+
+
+class CatalanAnalyzer:
+    """Turns text into weighted index terms; the same analysis for documents and queries."""
+
+    def __init__(self, settings: AnalyzerSettings | None = None) -> None:
+        self.settings = settings or AnalyzerSettings()
+        self._stemmer = Stemmer.Stemmer("catalan")
+        self._synonyms = SynonymMap.load()
+
+    @property
+    def mode(self) -> AnalyzerMode:
+        return self.settings.mode
+
+    def tokens(self, text: str) -> list[str]:
+        """Folded word tokens with elisions split off and stopwords removed."""
+        text = unicodedata.normalize("NFKC", text).translate(_APOSTROPHES)
+        text = _CODE.sub(r"\1\2", text)
+        text = _ELISION.sub(r"\1 ", text)
+        text = _ENCLITIC.sub(r" \1", text)
+        text = text.replace("·", "").replace("ŀ", "l")
+        stop = _stopwords()
+        out = []
+        for raw in _TOKEN.findall(text):
+            token = fold(raw)
+            if token in stop or (len(token) == 1 and not token.isdigit()):
+                continue
+            out.append(token)
+        return out
+
+    def _terms_of(self, token: str) -> list[tuple[str, float]]:
+        mode = self.settings.mode
+        if token.isdigit() or any(ch.isdigit() for ch in token):
+            return [(token, 1.0)]
+        if mode == "light":
+            return [(light_stem(token), 1.0)]
+        stem = "~" + self._stemmer.stemWord(token)
+        if mode == "stem":
+            return [(stem, 1.0)]
+        # surface+stem: the light form carries precision, the Snowball stem recall.
+        return [(light_stem(token), 1.0), (stem, self.settings.surface_weight)]
+
+    def term_weights(self, text: str) -> Counter[str]:
+        """Raw term frequencies of a text (documents)."""
+        counts: Counter[str] = Counter()
+        for token in self.tokens(text):
+            for term, weight in self._terms_of(token):
+                counts[term] += weight
+        return counts
+
+    def query_terms(self, text: str) -> dict[str, float]:
+        """Query terms with synonym expansions weighted below the user's own words."""
+        weights: dict[str, float] = {}
+        for term, count in self.term_weights(text).items():
+            weights[term] = weights.get(term, 0.0) + min(count, 2.0)
+        folded = " ".join(self.tokens(text))
+        for phrase in self._synonyms.expansions(fold(text) + " " + folded):
+            for term, count in self.term_weights(phrase).items():
+                if term not in weights:
+                    weights[term] = self.settings.synonym_weight * min(count, 1.0)
+        return weights
+
+    def analyse_all(self, texts: Iterable[str]) -> list[Counter[str]]:
+        return [self.term_weights(t) for t in texts]

@@ -1,0 +1,58 @@
+"""CatalanSparseDocumentEmbedder: sparse vectors for documents, with the title boosted."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from haystack import Document, component, default_from_dict, default_to_dict
+
+from index_config.analyzer import CatalanAnalyzer
+from index_config.settings import AnalyzerSettings
+from index_config.sparse_vectors import bm25_document_weights, to_sparse
+
+
+@component
+class CatalanSparseDocumentEmbedder:
+    """Adds `sparse_embedding` to each document from its title (meta) and content."""
+
+    def __init__(
+        self,
+        analyzer: dict[str, Any] | None = None,
+        title_field: str = "title",
+        title_boost: float = 2.0,
+    ) -> None:
+        self.analyzer_settings = AnalyzerSettings.model_validate(analyzer or {})
+        self.title_field = title_field
+        self.title_boost = title_boost
+        self._analyzer: CatalanAnalyzer | None = None
+
+    def warm_up(self) -> None:
+        if self._analyzer is None:
+            self._analyzer = CatalanAnalyzer(self.analyzer_settings)
+
+    def to_dict(self) -> dict[str, Any]:
+        return default_to_dict(
+            self,
+            analyzer=self.analyzer_settings.model_dump(),
+            title_field=self.title_field,
+            title_boost=self.title_boost,
+        )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CatalanSparseDocumentEmbedder:
+        return default_from_dict(cls, data)
+
+    @component.output_types(documents=list[Document])
+    def run(self, documents: list[Document]) -> dict[str, list[Document]]:
+        self.warm_up()
+        assert self._analyzer is not None
+        out = []
+        for doc in documents:
+            counts = self._analyzer.term_weights(doc.content or "")
+            title = str(doc.meta.get(self.title_field) or "")
+            for term, tf in self._analyzer.term_weights(title).items():
+                counts[term] += tf * self.title_boost
+            weights = bm25_document_weights(counts, self.analyzer_settings)
+            out.append(replace(doc, sparse_embedding=to_sparse(weights)))
+        return {"documents": out}
