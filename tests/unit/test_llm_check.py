@@ -21,10 +21,14 @@ SOLAR = Hit(
     codi="22218",
     metadata={
         "tipologia": "econòmic",
-        "termini": {"inici": "2022-04-19", "fi": "2022-06-10"},
+        # The shape the catalogue ingest writes.
+        "termini": "Del 19 d'abril de 2022 al 10 de juny de 2022",
+        "termini_inici": "2022-04-19",
+        "termini_fi": "2022-06-10",
         "import": "Fins a 50.000 € per ens (màxim de 1.000 € per kWp instal·lat)",
         "aportacio_local": "Cofinançament local mínim del 20%",
-        "contacte": {"telefon": "93 400 31 60", "email": "ajutssolar@exemple.cat"},
+        "telefon": "93 400 31 60",
+        "email": "ajutssolar@exemple.cat",
     },
 )
 ARTICLE_23 = Hit(
@@ -46,7 +50,7 @@ SOURCES = [SOLAR, ARTICLE_23]
 GOOD = (
     "Podeu demanar l'ajut **22218** per a plaques fotovoltaiques: fins a 50.000 euros "
     "per ens, amb un cofinançament local del 20 % [1]. La sol·licitud es fa del 19 "
-    "d'abril de 2022 al 2022-06-10 [1].\n\n"
+    "d'abril al 10 de juny de 2022 (2022-06-10) [1].\n\n"
     "- Contacte: 93 400 31 60, ajutssolar@exemple.cat [1]\n"
     "- [Fitxa del recurs](https://cataleg.exemple.cat/recurs/22218)\n\n"
     "Per ampliar el termini de justificació, el model C4-007 fins al 28 de febrer de "
@@ -95,6 +99,7 @@ def test_link_text_is_not_a_citation() -> None:
         ("Cal aportar un 25% [1].", "amount '25%' is not in any source"),
         ("Fins al 31 de març de 2023 [2].", "date '31 de març de 2023' is not in any source"),
         ("Fins al 2022-06-11 [1].", "date '2022-06-11' is not in any source"),
+        ("Des del 19 d'abril de 2023 [1].", "date '19 d'abril de 2023' is not in any source"),
         ("Amb el formulari C4-006 [2].", "form code 'C4-006' is not in any source"),
         ("Truqueu al 93 400 99 99 [1].", "phone number '93 400 99 99' is not in any source"),
         (
@@ -156,6 +161,16 @@ def test_dates_are_normalised(text: str) -> None:
 def test_digits_of_amounts_dates_and_phones_are_not_codes() -> None:
     kinds = [f.kind for f in extract_facts("12.345 € el 2022-06-10, tel. 93 400 31 60")]
     assert kinds == ["amount", "date", "phone"]
+
+
+def test_a_day_without_year_in_the_source_supports_a_dated_answer() -> None:
+    faq = ARTICLE_23.model_copy(update={"snippet": "El termini acaba el 31 de març de cada any."})
+    assert check_answer("Fins al 31 de març [1].", [faq]) == []
+    assert check_answer("Fins al 31 de març de 2023 [1].", [faq]) == [
+        "date '31 de març de 2023' is not in any source"
+    ]
+    dated = faq.model_copy(update={"title": "Justificació dels ajuts 2023"})
+    assert check_answer("Fins al 31 de març de 2023 [1].", [dated]) == []
 
 
 def test_form_ranges_support_the_forms_inside_them() -> None:
