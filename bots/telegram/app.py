@@ -1,0 +1,116 @@
+"""Building and running the Telegram Application: standalone, or inside another event loop."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import urlsplit
+
+from telegram import BotCommand, Update
+from telegram.error import TelegramError
+from telegram.ext import Application
+
+from bots.telegram import texts
+from bots.telegram.backend import AssistantBackend
+from bots.telegram.handlers import ConcertaBot
+from bots.telegram.retry import RetryingRateLimiter
+from bots.telegram.settings import BotSettings
+
+logger = logging.getLogger(__name__)
+
+BotApplication = Application[Any, Any, Any, Any, Any, Any]
+BOT_DATA_KEY = "concerta"
+
+
+def build_application(backend: AssistantBackend, bot_settings: BotSettings) -> BotApplication:
+    """The configured Application; it closes `backend` when it shuts down."""
+    # httpx logs every request URL at INFO, and Bot API URLs contain the token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    builder = (
+        Application.builder()
+        .token(bot_settings.bot_token.get_secret_value())
+        .rate_limiter(RetryingRateLimiter(max_retries=bot_settings.max_retries))
+        # Chats are served concurrently; ConcertaBot keeps each chat's questions in order.
+        .concurrent_updates(16)
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+    )
+    if bot_settings.api_base_url:
+        builder = builder.base_url(bot_settings.api_base_url)
+    app = builder.build()
+    bot = ConcertaBot(backend, bot_settings)
+    bot.register(app)
+    app.bot_data[BOT_DATA_KEY] = bot
+    return app
+
+
+async def _post_init(app: BotApplication) -> None:
+    """Publish the command menu; a failure here must not stop the bot."""
+    commands = [BotCommand(name, description) for name, description in texts.COMMANDS]
+    try:
+        await app.bot.set_my_commands(commands)
+    except TelegramError as exc:
+        logger.warning("Could not set the command menu: %s", type(exc).__name__)
+    logger.info("Telegram bot @%s ready", app.bot.username)
+
+
+async def _post_shutdown(app: BotApplication) -> None:
+    await _concerta(app).backend.aclose()
+
+
+def _concerta(app: BotApplication) -> ConcertaBot:
+    bot = app.bot_data[BOT_DATA_KEY]
+    assert isinstance(bot, ConcertaBot)
+    return bot
+
+
+def _webhook_arguments(settings: BotSettings) -> dict[str, Any]:
+    assert settings.webhook_url is not None
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    return {
+        "listen": settings.webhook_listen,
+        "port": settings.webhook_port,
+        # Serve on the public URL's path (a reverse proxy forwards it unchanged).
+        "url_path": urlsplit(settings.webhook_url).path.lstrip("/"),
+        "webhook_url": settings.webhook_url,
+        "secret_token": secret,
+        "allowed_updates": Update.ALL_TYPES,
+    }
+
+
+def run_polling(backend: AssistantBackend, bot_settings: BotSettings) -> None:
+    """Run the bot until interrupted: long polling, or a webhook if TELEGRAM_WEBHOOK_URL."""
+    app = build_application(backend, bot_settings)
+    if bot_settings.webhook_url:
+        app.run_webhook(**_webhook_arguments(bot_settings))
+    else:
+        app.run_polling(allowed_updates=Update.ALL_TYPES)
+
+
+async def start_in_background(app: BotApplication) -> None:
+    """Start the bot inside an already running event loop (e.g. uvicorn's)."""
+    await app.initialize()
+    if app.post_init:
+        await app.post_init(app)
+    settings = _concerta(app).settings
+    assert app.updater is not None
+    if settings.webhook_url:
+        await app.updater.start_webhook(**_webhook_arguments(settings))
+    else:
+        await app.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+    await app.start()
+
+
+async def stop_in_background(app: BotApplication) -> None:
+    """The reverse of start_in_background; safe to call if starting failed halfway."""
+    try:
+        if app.updater is not None and app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()
+            if app.post_stop:
+                await app.post_stop(app)
+    finally:
+        await app.shutdown()
+        if app.post_shutdown:
+            await app.post_shutdown(app)

@@ -1,0 +1,207 @@
+"""Where the bot gets its answers: the AssistantService in this process, or over HTTP.
+
+The bot has no retrieval logic of its own; both backends return the shared models
+(Answer, Hit) and raise the shared domain errors (assistant.errors), so handlers do
+not care which one they talk to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Protocol, runtime_checkable
+from urllib.parse import quote
+
+import httpx
+
+from assistant.errors import ConcertaError, IndexNotReadyError, QueryError
+from assistant.models import Answer, Hit
+from assistant.service import AssistantService
+from index_config import Settings
+
+
+class BackendUnavailableError(ConcertaError):
+    """The assistant could not be reached (the API is down or timed out)."""
+
+
+@runtime_checkable
+class AssistantBackend(Protocol):
+    """The few operations the bot needs from the assistant."""
+
+    async def ask(self, question: str, conversation_id: str | None) -> Answer: ...
+
+    async def search(self, query: str, top_k: int = 5) -> list[Hit]: ...
+
+    async def feedback(
+        self,
+        conversation_id: str,
+        rating: int,
+        message_id: str | None = None,
+        comment: str | None = None,
+    ) -> None: ...
+
+    async def resource(self, codi: str) -> Hit | None: ...
+
+    async def open_resources(self, limit: int = 20) -> list[Hit]: ...
+
+    async def reset_conversation(self, conversation_id: str) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+class InProcessBackend:
+    """Wraps an AssistantService; its blocking calls run in worker threads.
+
+    The service is thread-safe, so several chats are answered concurrently without
+    blocking the event loop (which also serves the web app under `serve --telegram`).
+    """
+
+    def __init__(self, service: AssistantService, *, owns_service: bool = False) -> None:
+        self.service = service
+        self._owns_service = owns_service
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> InProcessBackend:
+        """Build and warm up a service this backend owns (closed by aclose)."""
+        service = AssistantService(settings)
+        service.warm_up()
+        return cls(service, owns_service=True)
+
+    async def ask(self, question: str, conversation_id: str | None) -> Answer:
+        return await asyncio.to_thread(self.service.ask, question, conversation_id)
+
+    async def search(self, query: str, top_k: int = 5) -> list[Hit]:
+        return await asyncio.to_thread(self.service.search, query, top_k)
+
+    async def feedback(
+        self,
+        conversation_id: str,
+        rating: int,
+        message_id: str | None = None,
+        comment: str | None = None,
+    ) -> None:
+        await asyncio.to_thread(self.service.feedback, conversation_id, rating, message_id, comment)
+
+    async def resource(self, codi: str) -> Hit | None:
+        return await asyncio.to_thread(self.service.resource, codi)
+
+    async def open_resources(self, limit: int = 20) -> list[Hit]:
+        return await asyncio.to_thread(self.service.open_resources, None, limit)
+
+    async def reset_conversation(self, conversation_id: str) -> None:
+        await asyncio.to_thread(self.service.reset_conversation, conversation_id)
+
+    async def aclose(self) -> None:
+        if self._owns_service:
+            await asyncio.to_thread(self.service.close)
+
+
+class HttpBackend:
+    """Talks to a running `concerta serve` (CONCERTA_API_URL) with the public HTTP API."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = 60.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._timeout = timeout
+        self._transport = transport
+        # Created on first use so it belongs to the event loop that runs the bot.
+        self._client: httpx.AsyncClient | None = None
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                base_url=self.base_url, timeout=self._timeout, transport=self._transport
+            )
+        return self._client
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = await self._http().request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise BackendUnavailableError(
+                f"No s'ha pogut connectar amb l'API de Concerta ({type(exc).__name__})."
+            ) from exc
+        if response.status_code in (400, 422):
+            raise QueryError(_detail(response) or "La consulta no és vàlida.")
+        if response.status_code == 503:
+            raise IndexNotReadyError(_detail(response) or "L'índex no està preparat.")
+        if response.status_code >= 500:
+            raise BackendUnavailableError(f"L'API de Concerta ha fallat ({response.status_code}).")
+        return response
+
+    async def ask(self, question: str, conversation_id: str | None) -> Answer:
+        body: dict[str, Any] = {
+            "question": question,
+            "conversation_id": conversation_id,
+            "filters": {},
+        }
+        response = await self._request("POST", "/api/ask", json=body)
+        response.raise_for_status()
+        return Answer.model_validate(response.json())
+
+    async def search(self, query: str, top_k: int = 5) -> list[Hit]:
+        body = {"query": query, "top_k": top_k, "filters": {}}
+        response = await self._request("POST", "/api/search", json=body)
+        response.raise_for_status()
+        return [Hit.model_validate(hit) for hit in response.json()["results"]]
+
+    async def feedback(
+        self,
+        conversation_id: str,
+        rating: int,
+        message_id: str | None = None,
+        comment: str | None = None,
+    ) -> None:
+        body: dict[str, Any] = {"conversation_id": conversation_id, "rating": rating}
+        if message_id is not None:
+            body["message_id"] = message_id
+        if comment is not None:
+            body["comment"] = comment
+        response = await self._request("POST", "/api/feedback", json=body)
+        if response.status_code == 404:
+            raise QueryError(_detail(response) or "Conversa desconeguda.")
+        response.raise_for_status()
+
+    async def resource(self, codi: str) -> Hit | None:
+        response = await self._request("GET", f"/api/resources/{quote(codi, safe='')}")
+        if response.status_code == 404:
+            return None
+        response.raise_for_status()
+        return Hit.model_validate(response.json())
+
+    async def open_resources(self, limit: int = 20) -> list[Hit]:
+        response = await self._request("GET", "/api/open", params={"limit": limit})
+        response.raise_for_status()
+        return [Hit.model_validate(hit) for hit in response.json()["results"]]
+
+    async def reset_conversation(self, conversation_id: str) -> None:
+        response = await self._request(
+            "DELETE", f"/api/conversations/{quote(conversation_id, safe='')}"
+        )
+        if response.status_code != 404:  # already forgotten is fine
+            response.raise_for_status()
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+
+def _detail(response: httpx.Response) -> str | None:
+    # FastAPI errors carry {"detail": str | [...]}; only a string is worth showing.
+    try:
+        detail = response.json().get("detail")
+    except (ValueError, AttributeError):
+        return None
+    return detail if isinstance(detail, str) else None
+
+
+def backend_from_settings(settings: Settings) -> AssistantBackend:
+    """HTTP when CONCERTA_API_URL is set, otherwise an in-process service."""
+    if settings.api_url:
+        return HttpBackend(settings.api_url)
+    return InProcessBackend.from_settings(settings)
