@@ -21,7 +21,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,7 +60,17 @@ class BreakStream:
     pieces: int = 5
 
 
-Behaviour = Reply | Fail | BreakStream
+@dataclass(frozen=True)
+class Compute:
+    """Decide from the request body: `respond(body)` returns the behaviour to play.
+
+    For tests whose sources are only known at run time (retrieval chose them).
+    """
+
+    respond: Callable[[dict[str, Any]], Reply | Fail | BreakStream]
+
+
+Behaviour = Reply | Fail | BreakStream | Compute
 
 
 class _DeliberateDisconnect(Exception):
@@ -187,6 +197,8 @@ class OpenAICompatibleServer:
     async def _completions(self, request: Request) -> Response:
         body = await request.json()
         behaviour = self._next(body, dict(request.headers))
+        if isinstance(behaviour, Compute):
+            behaviour = behaviour.respond(body)
         if isinstance(behaviour, Fail):
             return _error(behaviour.status, behaviour.message)
         if isinstance(behaviour, Reply) and behaviour.delay:
