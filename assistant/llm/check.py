@@ -23,6 +23,7 @@ _REFUSAL_PREFIX = "no he trobat informacio"
 _KIND_NAMES = {
     "code": "catalogue code",
     "amount": "amount",
+    "number": "number",
     "date": "date",
     "form": "form code",
     "phone": "phone number",
@@ -62,6 +63,9 @@ def _supported(fact: Fact, facts: set[Fact], plain_text: str) -> bool:
     keys = {f.key for f in facts if f.kind == fact.kind}
     if fact.key in keys:
         return True
+    if fact.kind == "number":
+        # "entre 10.000 i 50.000 €": the bare number is supported by an amount's value.
+        return fact.key in {f.key.split(" ")[0] for f in facts if f.kind == "amount"}
     if fact.kind == "date" and not fact.key.startswith("xxxx"):
         # "31 de març de 2023" is supported by a source's "31 de març" in a 2023 document.
         year, month_day = fact.key[:4], fact.key[4:]

@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from itertools import pairwise
 from typing import Literal
 
-FactKind = Literal["code", "amount", "date", "form", "phone", "email", "link"]
+FactKind = Literal["code", "amount", "number", "date", "form", "phone", "email", "link"]
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,9 @@ _PHONE = re.compile(r"(?<![\d.,])(?:\+34\s?)?[6789]\d(?:[ .]?\d){7}(?![\d])")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
 _LINK = re.compile(r"\]\((?P<url>[^)\s]+)\)")
 _URL = re.compile(r"https?://[^\s)\]>»\"']+")
+# A number written with thousands dots outside an amount: "20.000 habitants", "entre
+# 10.000 i 50.000 €". Bare four-digit numbers are left alone (mostly years).
+_GROUPED_NUMBER = re.compile(r"(?<![\d.,])\d{1,3}(?:\.\d{3})+(?:,\d+)?(?![\d]|[.,]\d)")
 _CODE = re.compile(r"(?<![\d.,/])\b\d{5}\b(?![.,]\d)")
 
 
@@ -139,6 +142,11 @@ def extract_facts(text: str) -> list[Fact]:
     for match in list(_PHONE.finditer(work)):
         digits = re.sub(r"\D", "", match.group(0))[-9:]
         facts.append(Fact("phone", digits, match.group(0)))
+        work = _mask(work, match)
+    for match in list(_GROUPED_NUMBER.finditer(work)):
+        value = _number(match.group(0))
+        if value is not None:
+            facts.append(Fact("number", format(value.normalize(), "f"), match.group(0)))
         work = _mask(work, match)
     for match in _CODE.finditer(work):
         facts.append(Fact("code", match.group(0), match.group(0)))

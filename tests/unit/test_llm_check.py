@@ -97,6 +97,7 @@ def test_link_text_is_not_a_citation() -> None:
         ("Fins a 25.000 € per ens [1].", "amount '25.000 €' is not in any source"),
         ("Fins a 60.000 euros [1].", "amount '60.000 euros' is not in any source"),
         ("Cal aportar un 25% [1].", "amount '25%' is not in any source"),
+        ("Per a municipis de 12.000 habitants [1].", "number '12.000' is not in any source"),
         ("Fins al 31 de març de 2023 [2].", "date '31 de març de 2023' is not in any source"),
         ("Fins al 2022-06-11 [1].", "date '2022-06-11' is not in any source"),
         ("Des del 19 d'abril de 2023 [1].", "date '19 d'abril de 2023' is not in any source"),
@@ -161,6 +162,10 @@ def test_dates_are_normalised(text: str) -> None:
 def test_digits_of_amounts_dates_and_phones_are_not_codes() -> None:
     kinds = [f.kind for f in extract_facts("12.345 € el 2022-06-10, tel. 93 400 31 60")]
     assert kinds == ["amount", "date", "phone"]
+
+
+def test_a_bare_number_is_supported_by_an_amount_with_that_value() -> None:
+    assert check_answer("Entre 1.000 i 50.000 € per ens [1].", SOURCES) == []
 
 
 def test_a_day_without_year_in_the_source_supports_a_dated_answer() -> None:
