@@ -7,6 +7,7 @@ import os
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 from bots.telegram.app import (
+    EmbeddedBot,
     build_application,
     run_polling,
     start_in_background,
@@ -25,6 +26,7 @@ __all__ = [
     "AssistantBackend",
     "BackendUnavailableError",
     "BotSettings",
+    "EmbeddedBot",
     "HttpBackend",
     "InProcessBackend",
     "backend_from_settings",

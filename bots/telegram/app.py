@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from typing import Any
 from urllib.parse import urlsplit
 
 from telegram import BotCommand, Update
-from telegram.error import TelegramError
+from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application
 
+from assistant.service import AssistantService
 from bots.telegram import texts
-from bots.telegram.backend import AssistantBackend
+from bots.telegram.backend import AssistantBackend, InProcessBackend
 from bots.telegram.handlers import ConcertaBot
+from bots.telegram.redact import protect_token
 from bots.telegram.retry import RetryingRateLimiter
 from bots.telegram.settings import BotSettings
 
@@ -20,12 +24,12 @@ logger = logging.getLogger(__name__)
 
 BotApplication = Application[Any, Any, Any, Any, Any, Any]
 BOT_DATA_KEY = "concerta"
+BOOTSTRAP_RETRIES = 5  # deleteWebhook / setWebhook at start-up
 
 
 def build_application(backend: AssistantBackend, bot_settings: BotSettings) -> BotApplication:
     """The configured Application; it closes `backend` when it shuts down."""
-    # httpx logs every request URL at INFO, and Bot API URLs contain the token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    protect_token(bot_settings.bot_token.get_secret_value())
     builder = (
         Application.builder()
         .token(bot_settings.bot_token.get_secret_value())
@@ -84,7 +88,7 @@ def run_polling(backend: AssistantBackend, bot_settings: BotSettings) -> None:
     if bot_settings.webhook_url:
         app.run_webhook(**_webhook_arguments(bot_settings))
     else:
-        app.run_polling(allowed_updates=Update.ALL_TYPES)
+        app.run_polling(allowed_updates=Update.ALL_TYPES, bootstrap_retries=BOOTSTRAP_RETRIES)
 
 
 async def start_in_background(app: BotApplication) -> None:
@@ -97,7 +101,9 @@ async def start_in_background(app: BotApplication) -> None:
     if settings.webhook_url:
         await app.updater.start_webhook(**_webhook_arguments(settings))
     else:
-        await app.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+        await app.updater.start_polling(
+            allowed_updates=Update.ALL_TYPES, bootstrap_retries=BOOTSTRAP_RETRIES
+        )
     await app.start()
 
 
@@ -114,3 +120,54 @@ async def stop_in_background(app: BotApplication) -> None:
         await app.shutdown()
         if app.post_shutdown:
             await app.post_shutdown(app)
+
+
+class EmbeddedBot:
+    """The bot inside the web server's process (`concerta serve --telegram`).
+
+    Its `start` and `stop` fit create_app's on_startup / on_shutdown hooks. Starting
+    happens in a background task that retries while Telegram is unreachable, so a
+    network hiccup at boot neither blocks nor kills the web app; a rejected token is
+    logged and the web app keeps serving without the bot.
+    """
+
+    def __init__(self, bot_settings: BotSettings, max_delay: float = 300.0) -> None:
+        self.bot_settings = bot_settings
+        self.max_delay = max_delay
+        self.app: BotApplication | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self, service: AssistantService) -> None:
+        backend = InProcessBackend(service)  # the web app owns and closes the service
+        self.app = build_application(backend, self.bot_settings)
+        self._task = asyncio.create_task(self._start_with_retries(self.app))
+
+    async def _start_with_retries(self, app: BotApplication) -> None:
+        delay = 1.0
+        while True:
+            try:
+                await start_in_background(app)
+                return
+            except InvalidToken:
+                logger.error("Telegram rejected TELEGRAM_BOT_TOKEN: the bot is not running")
+                return
+            except NetworkError as exc:
+                logger.warning(
+                    "Telegram unreachable at start-up (%s): retry in %.0f s",
+                    type(exc).__name__,
+                    delay,
+                )
+                with contextlib.suppress(TelegramError):
+                    await app.shutdown()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.max_delay)
+
+    async def stop(self, service: AssistantService) -> None:
+        if self._task is not None:
+            if not self._task.done():
+                self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self.app is not None:
+            await stop_in_background(self.app)
+            self.app = None

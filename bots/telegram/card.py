@@ -50,11 +50,14 @@ def application_window(metadata: Mapping[str, Any], today: dt.date) -> str:
     else:
         start = _parse_date(_first(metadata, "termini_inici", "inici"))
         end = _parse_date(_first(metadata, "termini_fi", "fi"))
+    state = None
     if start and end:
         state = "obert avui" if start <= today <= end else "tancat avui"
-        return f"del {_catalan_date(start)} al {_catalan_date(end)} ({state})"
     if all_year is True:
-        return "es pot sol·licitar tot l'any (obert avui)"
+        # Ingest stores the catalogue year as the window of all-year resources.
+        return f"es pot sol·licitar tot l'any ({state or 'obert avui'})"
+    if start and end:
+        return f"del {_catalan_date(start)} al {_catalan_date(end)} ({state})"
     if _first(metadata, "classe") == "Fons de prestació":
         return "no cal sol·licitud (fons de prestació)"
     if isinstance(window, str):

@@ -174,6 +174,7 @@ class FakeBotApi:
         *,
         bot_username: str = "concerta_test_bot",
         bot_id: int = 7_000_000_001,
+        port: int = 0,
     ) -> None:
         self.token = token
         self.bot_user = {
@@ -198,7 +199,7 @@ class FakeBotApi:
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
-        self.port = 0
+        self.port = port  # 0: any free port
 
     # Lifecycle -----------------------------------------------------------------------
 
@@ -210,7 +211,7 @@ class FakeBotApi:
     def start(self) -> FakeBotApi:
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._socket.bind(("127.0.0.1", 0))
+        self._socket.bind(("127.0.0.1", self.port))
         self.port = self._socket.getsockname()[1]
         app = Starlette(
             routes=[Route("/bot{token}/{method}", self._endpoint, methods=["GET", "POST"])]

@@ -42,7 +42,7 @@ def resource(metadata: dict) -> Hit:
 
 def test_card_has_all_fields_and_valid_html():
     html = render_card(resource(RECORD), today=dt.date(2022, 5, 10))
-    text, tags = parse_telegram_html(html, {"b", "i", "a"})
+    text, _tags = parse_telegram_html(html, {"b", "i", "a"})
     for expected in (
         "barreres <arquitectòniques> & rampes",
         "Codi: 22231",
@@ -64,6 +64,16 @@ def test_window_states():
     assert "tancat avui" in application_window(RECORD, dt.date(2023, 1, 1))
     all_year = {"termini_sollicitud": None, "sollicitud_tot_l_any": True}
     assert "tot l'any" in application_window(all_year, dt.date(2023, 1, 1))
+    ingested = {
+        "sollicitud_tot_l_any": True,
+        "termini_inici": "2022-01-01",
+        "termini_fi": "2022-12-31",
+    }
+    assert (
+        application_window(ingested, dt.date(2022, 3, 1))
+        == "es pot sol·licitar tot l'any (obert avui)"
+    )
+    assert "tancat avui" in application_window(ingested, dt.date(2023, 3, 1))
     fund = {"termini_sollicitud": None, "classe": "Fons de prestació"}
     assert "no cal sol·licitud" in application_window(fund, dt.date(2023, 1, 1))
     assert application_window({}, dt.date(2023, 1, 1)) == "no consta"

@@ -35,7 +35,7 @@ def hit(n: int, *, url: str | None = "https://cataleg.exemple.cat/recurs/22231",
 
 
 def plain(html: str) -> str:
-    text, tags = parse_telegram_html(html, BOT_TAGS)
+    text, _tags = parse_telegram_html(html, BOT_TAGS)
     return text
 
 

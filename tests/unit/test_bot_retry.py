@@ -51,7 +51,7 @@ async def test_network_errors_back_off_exponentially_up_to_a_cap():
 
 
 async def test_retries_are_bounded():
-    rl, delays = limiter(max_retries=2)
+    rl, _delays = limiter(max_retries=2)
     callback = Flaky(TimedOut(), TimedOut(), TimedOut(), TimedOut())
     with pytest.raises(TimedOut):
         await run(rl, callback)
