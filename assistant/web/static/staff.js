@@ -60,6 +60,7 @@
     if (meta.destinataris) {
       items.push(["Destinataris", Array.isArray(meta.destinataris) ? meta.destinataris.join(", ") : meta.destinataris]);
     }
+    if (meta.tram_poblacio) items.push(["Població", meta.tram_poblacio]);
     var termini = meta.termini || meta.termini_sollicitud;
     if (termini && typeof termini === "object" && termini.inici && termini.fi) {
       items.push(["Termini", "del " + formatDate(termini.inici) + " al " + formatDate(termini.fi)]);
@@ -76,6 +77,7 @@
     var item = el("li", "card");
     item.setAttribute("data-kind", hit.kind);
     if (hit.codi) item.setAttribute("data-codi", hit.codi);
+    if (hit.metadata && hit.metadata.tipologia) item.setAttribute("data-tipologia", hit.metadata.tipologia);
     var head = el("div", "card-head");
     head.appendChild(el("span", "badge badge-" + hit.kind, KIND_LABELS[hit.kind] || hit.kind));
     if (hit.codi) head.appendChild(el("span", "ref", "Codi " + hit.codi));

@@ -1,0 +1,182 @@
+"""The HTTP API on the real AssistantService (real model, local Qdrant, sample corpus)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from assistant.api import create_app
+from assistant.models import Hit
+from assistant.service import AssistantService
+
+pytestmark = pytest.mark.integration
+
+HIT_KEYS = set(Hit.model_fields)
+WIFI_QUESTION = "Hi ha ajuts per posar wifi a la plaça?"
+
+
+@pytest.fixture(scope="module")
+def client(assistant_service: AssistantService) -> Iterator[TestClient]:
+    with TestClient(create_app(service=assistant_service)) as test_client:
+        yield test_client
+
+
+def feedback_rows(sqlite_path: Path) -> list[dict[str, Any]]:
+    """Every row of the feedback table(s), whatever the storage names its columns."""
+    with closing(sqlite3.connect(sqlite_path)) as db:
+        db.row_factory = sqlite3.Row
+        tables = [
+            row[0]
+            for row in db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '%feedback%'"
+            )
+        ]
+        return [dict(row) for t in tables for row in db.execute(f'SELECT * FROM "{t}"')]
+
+
+def parse_sse(text: str) -> list[tuple[str, dict[str, Any]]]:
+    events = []
+    for block in text.replace("\r\n", "\n").strip().split("\n\n"):
+        name, data = "message", []
+        for line in block.splitlines():
+            if line.startswith("event:"):
+                name = line[6:].strip()
+            elif line.startswith("data:"):
+                data.append(line[5:].removeprefix(" "))
+        if data:
+            events.append((name, json.loads("\n".join(data))))
+    return events
+
+
+def codis(hits: list[dict[str, Any]]) -> list[str | None]:
+    return [hit["codi"] for hit in hits]
+
+
+def test_health_and_ready(client: TestClient) -> None:
+    assert client.get("/health").json() == {"status": "ok"}
+    assert client.get("/ready").status_code == 200
+
+
+def test_search_returns_hits_of_the_exact_shape(client: TestClient) -> None:
+    response = client.post("/api/search", json={"query": "wifi a la plaça", "top_k": 5})
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert 0 < len(results) <= 5
+    for hit in results:
+        assert set(hit) == HIT_KEYS
+        assert hit["kind"] in ("recurs", "normativa", "faq")
+        assert isinstance(hit["score"], float) and hit["title"] and hit["source"]
+    assert "22133" in codis(results)
+    scores = [hit["score"] for hit in results]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_search_filters_apply(client: TestClient) -> None:
+    body = {"query": "ajuts per arreglar camins", "top_k": 10, "filters": {"tipologia": "econòmic"}}
+    results = client.post("/api/search", json=body).json()["results"]
+    assert results
+    assert {hit["metadata"].get("tipologia") for hit in results} == {"econòmic"}
+    body = {"query": "justificació de l'ajut", "filters": {"kind": "normativa"}}
+    results = client.post("/api/search", json=body).json()["results"]
+    assert results and {hit["kind"] for hit in results} == {"normativa"}
+
+
+def test_search_unknown_filter_is_a_catalan_422(client: TestClient) -> None:
+    response = client.post("/api/search", json={"query": "wifi", "filters": {"municipi": "Vic"}})
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith("Filtre desconegut: municipi.")
+
+
+def test_ask_cites_the_right_resource(client: TestClient) -> None:
+    response = client.post("/api/ask", json={"question": WIFI_QUESTION})
+    assert response.status_code == 200
+    answer = response.json()
+    assert answer["grounded"] is True
+    assert "22133" in codis(answer["sources"])
+    assert answer["answer"].strip() and answer["conversation_id"]
+    for hit in answer["sources"]:
+        assert set(hit) == HIT_KEYS
+
+
+def test_ask_long_question_is_rejected(client: TestClient) -> None:
+    response = client.post("/api/ask", json={"question": "subvenció " * 1000})
+    assert response.status_code == 422
+    assert "massa llarga" in response.json()["detail"]
+
+
+def test_stream_yields_start_deltas_then_sources(client: TestClient) -> None:
+    response = client.post("/api/ask/stream", json={"question": WIFI_QUESTION})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/event-stream")
+    events = parse_sse(response.text)
+    names = [name for name, _ in events]
+    assert names[0] == "start" and names[-1] == "sources"
+    assert names.count("start") == 1 and names.count("sources") == 1
+    assert set(names[1:-1]) == {"delta"}
+    start, final = events[0][1], events[-1][1]
+    assert start["conversation_id"] == final["conversation_id"]
+    assert start.get("message_id") == final.get("message_id")
+    streamed = "".join(data["text"] for name, data in events if name == "delta")
+    assert streamed.strip() and final["answer"].strip()
+    assert "22133" in codis(final["sources"])
+
+
+def test_feedback_is_stored(client: TestClient, assistant_service: AssistantService) -> None:
+    answer = client.post("/api/ask", json={"question": WIFI_QUESTION}).json()
+    sqlite_path = assistant_service.settings.sqlite_path
+    before = len(feedback_rows(sqlite_path))
+    body = {
+        "conversation_id": answer["conversation_id"],
+        "message_id": answer["message_id"],
+        "rating": -1,
+        "comment": "Falta el termini",
+    }
+    response = client.post("/api/feedback", json=body)
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
+    rows = feedback_rows(sqlite_path)
+    assert len(rows) == before + 1
+    assert any(answer["conversation_id"] in row.values() and -1 in row.values() for row in rows)
+
+
+def test_feedback_for_an_unknown_conversation_is_rejected(client: TestClient) -> None:
+    response = client.post("/api/feedback", json={"conversation_id": "no-existeix", "rating": 1})
+    assert response.status_code == 422
+    assert response.json()["detail"]
+
+
+def test_follow_up_keeps_the_context(client: TestClient) -> None:
+    first = client.post("/api/ask", json={"question": WIFI_QUESTION}).json()
+    follow_up = client.post(
+        "/api/ask",
+        json={
+            "question": "I fins quan es pot demanar?",
+            "conversation_id": first["conversation_id"],
+        },
+    ).json()
+    assert follow_up["conversation_id"] == first["conversation_id"]
+    assert "22133" in codis(follow_up["sources"])
+    assert client.delete(f"/api/conversations/{first['conversation_id']}").status_code == 204
+
+
+def test_resource_card_and_unknown_code(client: TestClient) -> None:
+    hit = client.get("/api/resources/22133").json()
+    assert hit["codi"] == "22133" and hit["kind"] == "recurs" and set(hit) == HIT_KEYS
+    missing = client.get("/api/resources/00000")
+    assert missing.status_code == 404
+    assert missing.json() == {"detail": "No hi ha cap recurs del catàleg amb el codi 00000."}
+
+
+def test_open_resources_contain_the_date(client: TestClient) -> None:
+    results = client.get("/api/open", params={"date": "2022-03-15", "limit": 50}).json()["results"]
+    assert results
+    for hit in results:
+        meta = hit["metadata"]
+        assert hit["kind"] == "recurs"
+        assert meta["termini_inici"] <= "2022-03-15" <= meta["termini_fi"]
