@@ -19,6 +19,7 @@ from contextlib import asynccontextmanager, closing
 from typing import Any, cast
 
 import pytest
+from pydantic import SecretStr
 
 from assistant.errors import QueryError
 from assistant.models import Answer, Hit
@@ -484,7 +485,7 @@ async def test_embedded_bot_waits_for_telegram_without_blocking(
 ) -> None:
     """`serve --telegram`: Telegram down at boot is retried in the background."""
     port = free_port()
-    settings = BotSettings(bot_token=TOKEN, api_base_url=f"http://127.0.0.1:{port}/bot")
+    settings = BotSettings(bot_token=SecretStr(TOKEN), api_base_url=f"http://127.0.0.1:{port}/bot")
     embedded = EmbeddedBot(settings, max_delay=1.0)
     # Not used before a question arrives; the web app would pass its warmed-up service.
     service = cast(AssistantService, object())

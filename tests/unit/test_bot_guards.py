@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 from telegram import Chat, Message, MessageEntity, User
 
 from bots.telegram.guards import (
@@ -16,6 +18,7 @@ from bots.telegram.settings import BotSettings
 
 BOT = User(id=99, is_bot=True, first_name="Concerta", username="concerta_bot")
 ANNA = User(id=1, is_bot=False, first_name="Anna")
+NOW = dt.datetime(2022, 5, 10, tzinfo=dt.UTC)
 
 
 class Clock:
@@ -70,7 +73,7 @@ def test_settings_parse_env(monkeypatch):
     monkeypatch.setenv("TELEGRAM_ALLOWED_CHATS", " 123, -1001234 ,")
     monkeypatch.setenv("TELEGRAM_RATE_LIMIT", "5")
     monkeypatch.setenv("TELEGRAM_API_BASE_URL", "")
-    settings = BotSettings()
+    settings = BotSettings()  # type: ignore[call-arg]  # from the environment
     assert settings.allowed_chats == {123, -1001234}
     assert settings.rate_limit == 5
     assert settings.api_base_url is None
@@ -80,16 +83,16 @@ def test_settings_parse_env(monkeypatch):
 def test_settings_require_token(monkeypatch):
     monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
     with pytest.raises(ValidationError):
-        BotSettings()
+        BotSettings()  # type: ignore[call-arg]
     with pytest.raises(ValidationError):
-        BotSettings(bot_token=" ")
+        BotSettings(bot_token=SecretStr(" "))
 
 
 def message(chat_type: str, text: str, *, entities=(), reply_to=None) -> Message:
     chat = Chat(id=1 if chat_type == "private" else -5, type=chat_type)
     msg = Message(
         message_id=1,
-        date=None,  # type: ignore[arg-type]
+        date=NOW,
         chat=chat,
         from_user=ANNA,
         text=text,
@@ -114,10 +117,10 @@ def test_addressing_in_private_and_groups():
     )
     bot_message = Message(
         message_id=0,
-        date=None,
+        date=NOW,
         chat=Chat(id=-5, type="group"),
         from_user=BOT,
-        text="Resposta",  # type: ignore[arg-type]
+        text="Resposta",
     )
     assert addressed_to_bot(
         message("group", "i quant costa?", reply_to=bot_message), "concerta_bot", BOT.id
