@@ -7,6 +7,7 @@ are left in /tmp/concerta-*.png for a person to look at.
 
 from __future__ import annotations
 
+import json
 import socket
 import sqlite3
 import threading
@@ -83,25 +84,37 @@ def browser() -> Iterator[Any]:
 
 
 class PageErrors:
-    """JavaScript exceptions and console errors of one page (there must be none)."""
+    """JavaScript exceptions and console errors of one page (there must be none, except
+    those a test announces in `expected`, e.g. the browser logging a 503 it was sent)."""
 
-    def __init__(self, page: Any) -> None:
+    def __init__(self) -> None:
         self.messages: list[str] = []
+        self.expected: list[str] = []
+
+    def watch(self, page: Any) -> None:
         page.on("pageerror", lambda exc: self.messages.append(str(exc)))
         page.on(
             "console", lambda msg: self.messages.append(msg.text) if msg.type == "error" else None
         )
 
+    def unexpected(self) -> list[str]:
+        return [m for m in self.messages if not any(e in m for e in self.expected)]
+
 
 @pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
+def page_errors() -> PageErrors:
+    return PageErrors()
+
+
+@pytest.fixture
+def page(browser: Any, page_errors: PageErrors) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="ca-ES")
     page = context.new_page()
     page.set_default_timeout(60_000)  # a first answer on a busy 2-core machine
-    errors = PageErrors(page)
+    page_errors.watch(page)
     yield page
     context.close()
-    assert errors.messages == []
+    assert page_errors.unexpected() == []
 
 
 def feedback_count(sqlite_path: Path) -> int:
@@ -232,3 +245,75 @@ def test_staff_search_with_a_filter(page: Any, base_url: str) -> None:
     page.get_by_label("Què vols cercar?").fill("   ")
     page.get_by_role("button", name="Cerca").click()
     assert page.get_by_role("alert").inner_text() == "Escriu què vols cercar."
+
+
+def sse(*events: tuple[str, dict[str, Any]]) -> str:
+    return "".join(f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in events)
+
+
+def test_widget_renders_only_the_markdown_subset(page: Any, base_url: str) -> None:
+    """Hostile answer text stays text; the final event replaces the streamed draft.
+
+    The stream is answered by the browser itself (page.route) because no real answer
+    carries markup like this; everything else is the real page, widget and server.
+    """
+    hostile = (
+        'Vegeu **el recurs** [1] i <img src=x onerror="window.pwned=1">.\n\n'
+        "- primer punt amb [enllaç](https://cataleg.exemple.cat/recurs/22133)\n"
+        "- segon punt [fals](javascript:alert(1))\n\n"
+        "<script>window.pwned=2</script>"
+    )
+    source = {
+        "id": "22133#0", "doc_id": "22133", "kind": "recurs", "title": "Wifi <b>públic</b>",
+        "snippet": "", "score": 1.0, "url": "javascript:alert(3)", "source": "cataleg.jsonl",
+        "codi": "22133", "article": None, "metadata": {},
+    }  # fmt: skip
+    final = {
+        "answer": hostile, "grounded": True, "sources": [source],
+        "conversation_id": "c-x", "message_id": "m-x",
+    }  # fmt: skip
+    body = sse(
+        ("start", {"conversation_id": "c-x", "message_id": "m-x"}),
+        ("delta", {"text": "Esborrany que serà substituït"}),
+        ("sources", final),
+    )
+    page.route(
+        "**/api/ask/stream",
+        lambda route: route.fulfill(status=200, content_type="text/event-stream", body=body),
+    )
+    open_widget(page, base_url)
+    message, _ = ask(page, "Prova de seguretat")
+    answer = message.locator(".cnc-answer")
+    assert "Esborrany" not in answer.inner_text()
+    assert answer.locator("img, script, b").count() == 0
+    assert page.evaluate("window.pwned === undefined")
+    assert answer.locator("strong").inner_text() == "el recurs"
+    assert answer.locator("ul > li").count() == 2
+    links = answer.locator("p a, ul a")
+    assert links.count() == 1  # the javascript: link is left as text
+    assert links.first.get_attribute("href") == "https://cataleg.exemple.cat/recurs/22133"
+    assert "<img" in answer.inner_text() and "fals" in answer.inner_text()
+    assert answer.locator("button.cnc-cite").inner_text() == "[1]"
+    card = message.locator(".cnc-source")
+    assert card.locator("a").count() == 0  # a javascript: source url is not linked
+    assert "Wifi <b>públic</b>" in card.inner_text()
+
+
+def test_widget_shows_server_errors_in_catalan(
+    page: Any, base_url: str, page_errors: PageErrors
+) -> None:
+    page_errors.expected.append("status of 503")
+    detail = "L'assistent encara no està preparat: l'índex de documents no s'ha carregat."
+    page.route(
+        "**/api/ask/stream",
+        lambda route: route.fulfill(
+            status=503, content_type="application/json", body=json.dumps({"detail": detail})
+        ),
+    )
+    open_widget(page, base_url)
+    page.get_by_label("Escriu la teva pregunta").fill("Hi ha ajuts?")
+    page.keyboard.press("Enter")
+    alert = page.locator(".cnc-msg-error [role=alert]")
+    alert.wait_for()
+    assert alert.inner_text() == detail
+    assert page.get_by_role("button", name="Envia").is_enabled()
