@@ -84,7 +84,10 @@ def addressed_to_bot(message: Message, username: str | None, bot_id: int) -> boo
         return True
     text = message.text or ""
     if text.startswith("/"):
-        return True  # CommandHandler itself ignores commands meant for other bots
+        # "/cerca@other_bot" is for another bot; a bare "/cerca" is for every bot.
+        command = text.split(maxsplit=1)[0]
+        _, _, target = command.partition("@")
+        return not target or target.lower() == (username or "").lower()
     return mentions_bot(message, username) or replies_to_bot(message, bot_id)
 
 

@@ -522,3 +522,88 @@ def test_embedded_bot_inside_the_web_app(api: FakeBotApi, assistant_service: Any
             time.sleep(0.1)
         assert "22231" in check_html(sent(api.calls, 8001)[-1])
     assert embedded.app is None
+
+
+async def test_webhook_mode(api: FakeBotApi) -> None:
+    """TELEGRAM_WEBHOOK_URL: the bot registers the webhook and serves updates pushed to it."""
+    import httpx
+
+    port = free_port()
+    settings = bot_settings(
+        api,
+        webhook_url="https://concerta.exemple.cat/telegram",
+        webhook_listen="127.0.0.1",
+        webhook_port=port,
+        webhook_secret=SecretStr("s3cret-webhook"),
+    )
+    update = {
+        "update_id": 1,
+        "message": {
+            "message_id": 1,
+            "date": int(time.time()),
+            "chat": private_chat(9001),
+            "from": {"id": 9001, "is_bot": False, "first_name": "Anna"},
+            "text": "/ajuda",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+        },
+    }
+    async with running_bot(ScriptedBackend(), settings):
+        assert api.webhook is not None
+        assert api.webhook["url"] == "https://concerta.exemple.cat/telegram"
+        assert api.webhook["secret_token"] == "s3cret-webhook"
+        url = f"http://127.0.0.1:{port}/telegram"
+        async with httpx.AsyncClient() as client:
+            forged = await client.post(url, json=update)
+            assert forged.status_code == 403  # no secret: not from Telegram
+            response = await client.post(
+                url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-webhook"}
+            )
+            assert response.status_code == 200
+        (reply,) = await next_messages(api, 9001, 0)
+        assert "/cerca" in check_html(reply)
+    assert not api.calls_to("getUpdates")
+
+
+async def test_run_polling_process_with_api_down(api: FakeBotApi) -> None:
+    """The blocking entry point in its own process: answers, degrades, stops on SIGINT."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from index_config.settings import PROJECT_DIR
+
+    script = (
+        "import logging, os\n"
+        "logging.basicConfig(level=logging.DEBUG)\n"
+        "from bots.telegram import BotSettings, HttpBackend, run_polling\n"
+        "run_polling(HttpBackend(os.environ['CONCERTA_API_URL']), BotSettings())\n"
+    )
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_BASE_URL": api.base_url,
+        "CONCERTA_API_URL": f"http://127.0.0.1:{free_port()}",  # nothing listens there
+        "PYTHONPATH": str(PROJECT_DIR),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-c", script],
+        env=env,
+        cwd=PROJECT_DIR,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        chat = private_chat(9101)
+        api.send_text(chat, "/ajuda")
+        api.send_text(chat, "Quins ajuts hi ha per a camins?")
+        help_message, unavailable = await next_messages(api, 9101, 0, count=2)
+        assert "/cerca" in check_html(help_message)
+        assert unavailable.params["text"] == texts.BACKEND_UNAVAILABLE
+    finally:
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0, output
+    assert "Application is stopping" in output
+    assert TOKEN.split(":", 1)[1] not in output  # even at DEBUG level

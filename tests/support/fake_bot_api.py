@@ -187,6 +187,7 @@ class FakeBotApi:
             "supports_inline_queries": False,
         }
         self.commands: list[dict[str, Any]] = []
+        self.webhook: dict[str, Any] | None = None  # setWebhook parameters while set
         self._calls: list[Call] = []
         self._calls_lock = threading.Lock()
         self._updates: list[dict[str, Any]] = []
@@ -431,6 +432,14 @@ class FakeBotApi:
         return self.bot_user
 
     async def _api_deletewebhook(self, params: dict[str, Any]) -> bool:
+        self.webhook = None
+        return True
+
+    async def _api_setwebhook(self, params: dict[str, Any]) -> bool:
+        _require(params, "url")
+        if not str(params["url"]).startswith("https://"):
+            raise BotApiError(400, "Bad Request: bad webhook: HTTPS url must be provided")
+        self.webhook = params
         return True
 
     async def _api_setmycommands(self, params: dict[str, Any]) -> bool:

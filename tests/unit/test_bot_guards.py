@@ -126,6 +126,8 @@ def test_addressing_in_private_and_groups():
         message("group", "i quant costa?", reply_to=bot_message), "concerta_bot", BOT.id
     )
     assert addressed_to_bot(message("group", "/cerca camins"), "concerta_bot", BOT.id)
+    assert addressed_to_bot(message("group", "/cerca@Concerta_bot camins"), "concerta_bot", 99)
+    assert not addressed_to_bot(message("group", "/start@altre_bot"), "concerta_bot", BOT.id)
 
 
 def test_strip_mention():
