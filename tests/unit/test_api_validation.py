@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterator
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import pytest
 from fastapi.testclient import TestClient
@@ -240,6 +240,7 @@ def test_unexpected_error_is_generic_and_catalan(
     message = detail(response)
     assert "secret" not in message and "Traceback" not in response.text
     assert message.startswith("S'ha produït un error inesperat.")
+    assert "unexpected error on POST /api/ask" in caplog.text
 
 
 def parse_sse(text: str) -> list[tuple[str, dict[str, Any]]]:
@@ -322,3 +323,59 @@ def test_cors_allows_configured_portal_only(client: TestClient) -> None:
     assert allowed.headers["access-control-allow-origin"] == "https://portal.exemple.cat"
     other = client.options("/api/ask", headers={"Origin": "https://altre.exemple.cat", **preflight})
     assert "access-control-allow-origin" not in other.headers
+
+
+class OwnedServiceDouble(ServiceDouble):
+    """Stands in for the AssistantService that create_app builds when given none."""
+
+    instances: ClassVar[list[OwnedServiceDouble]] = []
+    fail_warm_up = False
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__()
+        self.settings = settings
+        self.ready = False
+        self.events: list[str] = []
+        OwnedServiceDouble.instances.append(self)
+
+    def warm_up(self) -> None:
+        self.events.append("warm_up")
+        if self.fail_warm_up:
+            raise IndexNotReadyError("no index")
+        self.ready = True
+
+    def close(self) -> None:
+        self.events.append("close")
+
+
+@pytest.mark.parametrize("index_exists", [True, False])
+def test_app_owns_its_service_lifecycle(
+    monkeypatch: pytest.MonkeyPatch, tmp_path, index_exists: bool
+) -> None:
+    monkeypatch.setattr("assistant.api.app.AssistantService", OwnedServiceDouble)
+    monkeypatch.setattr(OwnedServiceDouble, "instances", [])
+    monkeypatch.setattr(OwnedServiceDouble, "fail_warm_up", not index_exists)
+    seen: list[str] = []
+
+    async def on_start(service: AssistantService) -> None:
+        seen.append(f"start:{cast(OwnedServiceDouble, service).events}")
+
+    async def on_stop(service: AssistantService) -> None:
+        seen.append("stop")
+
+    app = create_app(
+        settings=Settings(data_dir=tmp_path), on_startup=[on_start], on_shutdown=[on_stop]
+    )
+    (service,) = OwnedServiceDouble.instances
+    assert service.events == []  # nothing heavy happens before the server starts
+    with TestClient(app) as client:
+        assert client.get("/ready").status_code == (200 if index_exists else 503)
+        assert client.get("/health").status_code == 200
+    assert seen == ["start:['warm_up']", "stop"]
+    assert service.events == ["warm_up", "close"]
+
+
+def test_injected_service_is_left_to_its_owner(double: ServiceDouble) -> None:
+    # The double has no warm_up or close: calling either would fail the lifespan.
+    with TestClient(create_app(service=cast(AssistantService, double))) as client:
+        assert client.get("/ready").status_code == 200
