@@ -15,7 +15,7 @@ from haystack_integrations.components.embedders.sentence_transformers import (
 from index_config.settings import Settings
 
 # Bump when converters or rendering change, so every document is re-processed.
-PIPELINE_VERSION = "1"
+PIPELINE_VERSION = "2"
 
 
 def index_fingerprint(settings: Settings) -> str:

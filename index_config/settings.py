@@ -23,7 +23,7 @@ AnalyzerMode = Literal["stem", "surface+stem", "light"]
 
 
 class AnalyzerSettings(BaseModel):
-    mode: AnalyzerMode = "stem"
+    mode: AnalyzerMode = "surface+stem"
     # Weight of the surface form when mode is surface+stem (the stem keeps weight 1).
     surface_weight: float = 0.5
     # Query-side synonym expansions are weighted below the user's own words.

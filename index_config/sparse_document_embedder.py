@@ -19,12 +19,12 @@ class CatalanSparseDocumentEmbedder:
     def __init__(
         self,
         analyzer: dict[str, Any] | None = None,
-        title_field: str = "title",
-        title_boost: float = 2.0,
+        field_boosts: dict[str, float] | None = None,
     ) -> None:
         self.analyzer_settings = AnalyzerSettings.model_validate(analyzer or {})
-        self.title_field = title_field
-        self.title_boost = title_boost
+        # Extra term frequency for fields that name what a document is about: the title
+        # and the catalogue's curated keywords (etiquetes).
+        self.field_boosts = field_boosts if field_boosts is not None else {"title": 2.0, "etiquetes": 1.0}
         self._analyzer: CatalanAnalyzer | None = None
 
     def warm_up(self) -> None:
@@ -35,8 +35,7 @@ class CatalanSparseDocumentEmbedder:
         return default_to_dict(
             self,
             analyzer=self.analyzer_settings.model_dump(),
-            title_field=self.title_field,
-            title_boost=self.title_boost,
+            field_boosts=self.field_boosts,
         )
 
     @classmethod
@@ -50,9 +49,11 @@ class CatalanSparseDocumentEmbedder:
         out = []
         for doc in documents:
             counts = self._analyzer.term_weights(doc.content or "")
-            title = str(doc.meta.get(self.title_field) or "")
-            for term, tf in self._analyzer.term_weights(title).items():
-                counts[term] += tf * self.title_boost
+            for name, boost in self.field_boosts.items():
+                value = doc.meta.get(name) or ""
+                text = " ".join(value) if isinstance(value, list) else str(value)
+                for term, tf in self._analyzer.term_weights(text).items():
+                    counts[term] += tf * boost
             weights = bm25_document_weights(counts, self.analyzer_settings)
             out.append(replace(doc, sparse_embedding=to_sparse(weights)))
         return {"documents": out}
