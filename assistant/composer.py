@@ -154,10 +154,16 @@ class AnswerComposer:
             label = hit.article if hit.kind == "faq" else f"{hit.article or hit.title}"
             blocks.append(f"Sobre la tramitació, vegeu també «{label}» ({hit.metadata.get('doc_title', hit.source)}) [{n}].")
             cited.append(hit)
-        blocks.append(
-            "Per sol·licitar-los cal fer-ho pel Portal de tràmits dels ens locals (PMT); "
-            "confirmeu les condicions a la fitxa de cada recurs."
-        )
+        if len(hits) == 1:
+            blocks.append(
+                "Les sol·licituds es presenten pel Portal de tràmits dels ens locals (PMT); "
+                "confirmeu les condicions a la fitxa del recurs."
+            )
+        else:
+            blocks.append(
+                "Les sol·licituds es presenten pel Portal de tràmits dels ens locals (PMT); "
+                "confirmeu les condicions a la fitxa de cada recurs."
+            )
         return Composed("\n\n".join(blocks), cited)
 
     def regulation(self, question: str, hits: list[Hit]) -> Composed:

@@ -74,7 +74,9 @@ class Settings(BaseSettings):
     )
 
     data_dir: Path = Path(".concerta")
-    sources: list[str] = Field(default_factory=lambda: ["data/sample"])
+    sources: list[str] = Field(
+        default_factory=lambda: ["data/sample/cataleg/cataleg-2022.jsonl", "data/sample/normativa"]
+    )
     qdrant_url: str | None = None
     qdrant_api_key: SecretStr | None = None
     qdrant: QdrantSettings = QdrantSettings()
