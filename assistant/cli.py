@@ -23,7 +23,9 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
-app = typer.Typer(help="Concerta: assistant i cercador del Pla XGL.", no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="Concerta: assistant i cercador del Pla XGL.", no_args_is_help=True, add_completion=False
+)
 out = Console()
 err = Console(stderr=True)
 DEFAULT_QUESTIONS = Path(__file__).resolve().parents[1] / "data" / "questions-dev.jsonl"
@@ -59,7 +61,9 @@ def _fail(message: str, code: int = 1) -> None:
 
 
 @app.callback()
-def main_options(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False) -> None:
+def main_options(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+) -> None:
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -70,7 +74,10 @@ def main_options(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="
 
 @app.command()
 def ingest(
-    sources: Annotated[list[str] | None, typer.Argument(help="Files, folders or URLs (default: index_config sources).")] = None,
+    sources: Annotated[
+        list[str] | None,
+        typer.Argument(help="Files, folders or URLs (default: index_config sources)."),
+    ] = None,
 ) -> None:
     """Index sources into Qdrant (idempotent: unchanged skipped, changed replaced, vanished deleted)."""
     from ingest.job import IngestJob, IngestLockedError
@@ -92,9 +99,17 @@ def ingest(
 def search(
     query: Annotated[str | None, typer.Argument(help="What to search for.")] = None,
     top_k: Annotated[int, typer.Option("--top-k", help="Number of results.")] = 10,
-    filter_: Annotated[list[str] | None, typer.Option("--filter", help="key=value (kind, tipologia, classe, area, destinataris, any, obert_a).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print {\"results\": [Hit...]}.")] = False,
-    batch: Annotated[Path | None, typer.Option("--batch", help="JSON Lines file of {id, query, filters}.")] = None,
+    filter_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--filter",
+            help="key=value (kind, tipologia, classe, area, destinataris, any, obert_a).",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help='Print {"results": [Hit...]}.')] = False,
+    batch: Annotated[
+        Path | None, typer.Option("--batch", help="JSON Lines file of {id, query, filters}.")
+    ] = None,
 ) -> None:
     """Hybrid search over the catalogue and the regulations."""
     if batch is None and not query:
@@ -112,11 +127,17 @@ def search(
             _fail(str(exc), 2)
             return
         if as_json:
-            print(json.dumps({"results": [h.model_dump(mode="json") for h in hits]}, ensure_ascii=False))
+            print(
+                json.dumps(
+                    {"results": [h.model_dump(mode="json") for h in hits]}, ensure_ascii=False
+                )
+            )
             return
         table = Table("#", "kind", "codi / article", "title", "score", show_lines=False)
         for i, hit in enumerate(hits, start=1):
-            table.add_row(str(i), hit.kind, hit.codi or hit.article or "", hit.title, f"{hit.score:.3f}")
+            table.add_row(
+                str(i), hit.kind, hit.codi or hit.article or "", hit.title, f"{hit.score:.3f}"
+            )
         out.print(table)
     finally:
         service.close()
@@ -137,11 +158,20 @@ def _search_batch(service: Any, path: Path, top_k: int) -> None:
             item = json.loads(line)
             query_id = str(item.get("id", number))
             hits = service.search(item["query"], top_k=top_k, filters=item.get("filters") or {})
-            print(json.dumps({"id": query_id, "results": [h.model_dump(mode="json") for h in hits]}, ensure_ascii=False))
+            print(
+                json.dumps(
+                    {"id": query_id, "results": [h.model_dump(mode="json") for h in hits]},
+                    ensure_ascii=False,
+                )
+            )
         except (ValueError, KeyError, TypeError, AttributeError, ConcertaError) as exc:
             failed = True
             err.print(f"[red]line {number}:[/red] {exc}")
-            print(json.dumps({"id": str(number), "results": [], "error": str(exc)}, ensure_ascii=False))
+            print(
+                json.dumps(
+                    {"id": str(number), "results": [], "error": str(exc)}, ensure_ascii=False
+                )
+            )
     if failed:
         raise typer.Exit(2)
 
@@ -149,7 +179,9 @@ def _search_batch(service: Any, path: Path, top_k: int) -> None:
 @app.command()
 def ask(
     question: Annotated[str, typer.Argument(help="La pregunta, en català.")],
-    conversation: Annotated[str | None, typer.Option("--conversation", help="Continue this conversation id.")] = None,
+    conversation: Annotated[
+        str | None, typer.Option("--conversation", help="Continue this conversation id.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the Answer as JSON.")] = False,
 ) -> None:
     """Answer a question, grounded and cited."""
@@ -178,7 +210,9 @@ def ask(
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
-    telegram: Annotated[bool, typer.Option("--telegram", help="Also run the Telegram bot in this process.")] = False,
+    telegram: Annotated[
+        bool, typer.Option("--telegram", help="Also run the Telegram bot in this process.")
+    ] = False,
 ) -> None:
     """Serve the API, the staff search page and the chat widget."""
     from assistant.api.server import run_server
@@ -219,9 +253,13 @@ def bot() -> None:
 
 @app.command(name="eval")
 def evaluate(
-    questions: Annotated[Path, typer.Option("--questions", help="Question file (JSON Lines).")] = DEFAULT_QUESTIONS,
+    questions: Annotated[
+        Path, typer.Option("--questions", help="Question file (JSON Lines).")
+    ] = DEFAULT_QUESTIONS,
     as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON.")] = False,
-    answers: Annotated[bool, typer.Option("--answers/--no-answers", help="Also evaluate /api/ask answers.")] = True,
+    answers: Annotated[
+        bool, typer.Option("--answers/--no-answers", help="Also evaluate /api/ask answers.")
+    ] = True,
 ) -> None:
     """Retrieval (recall@k, MRR, article@k) and answer quality on a question set."""
     from assistant.evaluation.answer_eval import evaluate_answers
@@ -248,18 +286,42 @@ def evaluate(
 
 def _print_eval(result: dict[str, Any]) -> None:
     retrieval = result["retrieval"]
-    table = Table("questions", "n", "recall@1", "recall@5", "recall@10", "MRR@10", "article@1", "article@3", title="Retrieval")
+    table = Table(
+        "questions",
+        "n",
+        "recall@1",
+        "recall@5",
+        "recall@10",
+        "MRR@10",
+        "article@1",
+        "article@3",
+        title="Retrieval",
+    )
     rows = [("catalogue", retrieval["catalogue"]), ("regulations", retrieval["regulations"])]
     rows += [(f"  {t}", m) for t, m in sorted(retrieval["per_type"].items())]
     for name, m in rows:
-        table.add_row(name, str(m.get("n", "")), *[f"{m[k]:.3f}" if k in m else "" for k in ("recall@1", "recall@5", "recall@10", "mrr@10", "article@1", "article@3")])
+        table.add_row(
+            name,
+            str(m.get("n", "")),
+            *[
+                f"{m[k]:.3f}" if k in m else ""
+                for k in ("recall@1", "recall@5", "recall@10", "mrr@10", "article@1", "article@3")
+            ],
+        )
     out.print(table)
     if "answers" in result:
         a = result["answers"]
         table = Table("metric", "value", title="Answers (/api/ask)")
-        table.add_row("in-scope turns citing a gold source", f"{a['cites_gold']:.3f} of {a['in_scope']}")
-        table.add_row("follow-up turns citing a gold source", f"{a['follow_ups_cite_gold']:.3f} of {a['follow_ups']}")
-        table.add_row("out-of-scope questions refused", f"{a['refusal_rate']:.3f} of {a['out_of_scope']}")
+        table.add_row(
+            "in-scope turns citing a gold source", f"{a['cites_gold']:.3f} of {a['in_scope']}"
+        )
+        table.add_row(
+            "follow-up turns citing a gold source",
+            f"{a['follow_ups_cite_gold']:.3f} of {a['follow_ups']}",
+        )
+        table.add_row(
+            "out-of-scope questions refused", f"{a['refusal_rate']:.3f} of {a['out_of_scope']}"
+        )
         table.add_row("in-scope turns refused", str(a["refused_in_scope"]))
         table.add_row("expected facts in the answer text", f"{a['expected_facts']:.3f}")
         out.print(table)

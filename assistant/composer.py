@@ -101,9 +101,13 @@ class AnswerComposer:
         bonus = 0.0
         if re.search(r"fins quan|quan |termini|data|hasta cu|plazo", q) and _DATE.search(sentence):
             bonus += 1.5
-        if re.search(r"quant|import|percentatge|diners|cuánto|euros", q) and _AMOUNT.search(sentence):
+        if re.search(r"quant|import|percentatge|diners|cuánto|euros", q) and _AMOUNT.search(
+            sentence
+        ):
             bonus += 1.0
-        if re.search(r"quants dies|dies|quant de temps|triga|mesos|cuánto tiempo", q) and _DAYS.search(sentence):
+        if re.search(
+            r"quants dies|dies|quant de temps|triga|mesos|cuánto tiempo", q
+        ) and _DAYS.search(sentence):
             bonus += 1.0
         if re.search(r"\bqui\b|quién", q) and _ROLE.search(sentence):
             bonus += 1.0
@@ -123,7 +127,9 @@ class AnswerComposer:
             overlap = sum(w for t, w in q_terms.items() if t in terms)
             scored.append((overlap + self._question_bonus(question, sentence), -i, i))
         scored.sort(reverse=True)
-        chosen = sorted({scored[0][2]} | {s[2] for s in scored[1:3] if s[0] >= max(1.0, scored[0][0] * 0.6)})
+        chosen = sorted(
+            {scored[0][2]} | {s[2] for s in scored[1:3] if s[0] >= max(1.0, scored[0][0] * 0.6)}
+        )
         passage = ""
         for i in chosen:
             if len(passage) + len(sentences[i]) > max_chars and passage:
@@ -132,7 +138,9 @@ class AnswerComposer:
         return passage
 
     # Answers -----------------------------------------------------------------------
-    def resources(self, question: str, u: Understanding, hits: list[Hit], today: dt.date, extra: list[Hit]) -> Composed:
+    def resources(
+        self, question: str, u: Understanding, hits: list[Hit], today: dt.date, extra: list[Hit]
+    ) -> Composed:
         """'What support exists for X': the best resources with their facts."""
         intro = "He trobat aquests recursos del Catàleg de serveis que hi poden encaixar:"
         if len(hits) == 1:
@@ -152,7 +160,9 @@ class AnswerComposer:
         for hit in extra:
             n = len(cited) + 1
             label = hit.article if hit.kind == "faq" else f"{hit.article or hit.title}"
-            blocks.append(f"Sobre la tramitació, vegeu també «{label}» ({hit.metadata.get('doc_title', hit.source)}) [{n}].")
+            blocks.append(
+                f"Sobre la tramitació, vegeu també «{label}» ({hit.metadata.get('doc_title', hit.source)}) [{n}]."
+            )
             cited.append(hit)
         if len(hits) == 1:
             blocks.append(
@@ -212,7 +222,9 @@ class AnswerComposer:
         elif facet == "requisits" and m.get("requisits"):
             value = f"Requisits de {name}:\n" + "\n".join(f"- {_clean(r)}" for r in m["requisits"])
         elif facet == "documentacio" and m.get("documentacio"):
-            value = f"Documentació per a {name}:\n" + "\n".join(f"- {_clean(r)}" for r in m["documentacio"])
+            value = f"Documentació per a {name}:\n" + "\n".join(
+                f"- {_clean(r)}" for r in m["documentacio"]
+            )
         elif facet == "destinataris":
             value = (
                 f"{name} el poden demanar: {', '.join(m.get('destinataris') or [])} "

@@ -94,7 +94,14 @@ class ConversationStore:
                 (conversation_id, since, limit),
             ).fetchall()
         turns = [
-            Turn(r[0], r[1], r[2], r[3], bool(r[4]), [Hit.model_validate(h) for h in json.loads(r[5])])
+            Turn(
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                bool(r[4]),
+                [Hit.model_validate(h) for h in json.loads(r[5])],
+            )
             for r in rows
         ]
         return list(reversed(turns))
@@ -113,7 +120,16 @@ class ConversationStore:
         with self._lock:
             self._db.execute(
                 "INSERT INTO turns VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (turn_id, conversation_id, question, search_query, answer, int(grounded), payload, _now()),
+                (
+                    turn_id,
+                    conversation_id,
+                    question,
+                    search_query,
+                    answer,
+                    int(grounded),
+                    payload,
+                    _now(),
+                ),
             )
         return turn_id
 

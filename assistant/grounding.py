@@ -61,7 +61,9 @@ class GroundingCheck:
         """The best single source's IDF-weighted share of the question's words."""
         tokens = list(dict.fromkeys(self.analyzer.tokens(question)))
         unknown_years = [
-            int(t) for t in tokens if len(t) == 4 and t.isdigit() and t.startswith("20") and not stats.df.get(t)
+            int(t)
+            for t in tokens
+            if len(t) == 4 and t.isdigit() and t.startswith("20") and not stats.df.get(t)
         ]
         # Population figures and amounts say who asks, not what about.
         tokens = [t for t in tokens if t not in self.fillers and not t.isdigit()]
@@ -79,7 +81,9 @@ class GroundingCheck:
         total = sum(weights.values()) or 1.0
         best, best_missing = 0.0, tokens
         for doc in sources:
-            doc_terms = set(self.analyzer.term_weights(f"{doc.meta.get('title', '')} {doc.content or ''}"))
+            doc_terms = set(
+                self.analyzer.term_weights(f"{doc.meta.get('title', '')} {doc.content or ''}")
+            )
             got, missing = 0.0, []
             for token in tokens:
                 if self._token_terms(token) & doc_terms:

@@ -94,7 +94,9 @@ class AssistantService:
         return self.conversations
 
     # Search ------------------------------------------------------------------------
-    def search(self, query: str, top_k: int = 10, filters: dict[str, Any] | None = None) -> list[Hit]:
+    def search(
+        self, query: str, top_k: int = 10, filters: dict[str, Any] | None = None
+    ) -> list[Hit]:
         """Hybrid search; raises FilterError / QueryError on bad input."""
         if not 1 <= top_k <= 50:
             raise QueryError("El nombre de resultats (top_k) ha de ser entre 1 i 50.")
@@ -107,7 +109,9 @@ class AssistantService:
         opened = self.searcher.index.get() if self.searcher.index else None
         if opened is None:
             return None
-        docs = opened.store.filter_documents({"field": "meta.codi", "operator": "==", "value": codi})
+        docs = opened.store.filter_documents(
+            {"field": "meta.codi", "operator": "==", "value": codi}
+        )
         return to_hit(docs[0], set(), self.searcher.analyzer) if docs else None
 
     def open_resources(self, on: dt.date | None = None, limit: int = 20) -> list[Hit]:
@@ -186,7 +190,11 @@ class AssistantService:
                 yield StreamEvent(event="delta", data={"text": piece})
         message_id = store.add_turn(cid, question, plan.search_query, text, grounded, cited)
         answer = Answer(
-            answer=text, grounded=grounded, sources=cited, conversation_id=cid, message_id=message_id
+            answer=text,
+            grounded=grounded,
+            sources=cited,
+            conversation_id=cid,
+            message_id=message_id,
         )
         yield StreamEvent(event="sources", data=answer.model_dump(mode="json"))
 
@@ -271,7 +279,12 @@ class AssistantService:
                 [],
             )
         if coverage.score < MIN_COVERAGE:
-            log.info("refused (coverage %.2f, missing %s): %s", coverage.score, coverage.missing, question)
+            log.info(
+                "refused (coverage %.2f, missing %s): %s",
+                coverage.score,
+                coverage.missing,
+                question,
+            )
             return Plan(self.composer.refusal(), False, search_query, [])
 
         # 4. Word the answer from the best sources.
@@ -281,7 +294,12 @@ class AssistantService:
         articles = _diverse([h for h in close if h.kind != "recurs"])[:MAX_ARTICLES]
         if retrieved[0].hit.kind == "recurs":
             extra = [a for a in articles[:1] if (a.score or 0) >= 0.75 * top]
-            return Plan(self.composer.resources(question, u, resources, today, extra), True, search_query, resources)
+            return Plan(
+                self.composer.resources(question, u, resources, today, extra),
+                True,
+                search_query,
+                resources,
+            )
         composed = self.composer.regulation(question, articles)
         related = [h for h in resources if (h.score or 0) >= 0.75 * top][:1]
         if u.follow_up and focus and not related:
@@ -294,7 +312,9 @@ class AssistantService:
             composed = Composed(composed.text + "\n\n" + extra_text + ".", [*composed.cited, hit])
         return Plan(composed, True, search_query, articles)
 
-    def _rerank(self, retrieved: list[Retrieved], u: Understanding, history: list[Turn]) -> list[Retrieved]:
+    def _rerank(
+        self, retrieved: list[Retrieved], u: Understanding, history: list[Turn]
+    ) -> list[Retrieved]:
         """Apply what the question told us: eligibility (population band, type of body)
         removes resources; a preferred type of support and the conversation's sources
         only nudge the order."""
@@ -303,7 +323,9 @@ class AssistantService:
         for r in retrieved:
             hit, meta = r.hit, r.hit.metadata
             if hit.kind == "recurs":
-                if u.population and not tram_allows(str(meta.get("tram_poblacio", "")), u.population):
+                if u.population and not tram_allows(
+                    str(meta.get("tram_poblacio", "")), u.population
+                ):
                     continue
                 if u.recipient and u.recipient not in (meta.get("destinataris") or []):
                     continue

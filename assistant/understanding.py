@@ -24,17 +24,29 @@ _OPEN_NOW = re.compile(
     r"\b(ara|ara mateix|actualment|obert(?:s|a|es)? ara|en aquest moment|ahora|abiertos?)\b"
 )
 _ECONOMIC = re.compile(r"\b(subvenci|ajut|ajud|diners|finan|pagar|subvencion|dinero)")
-_MATERIAL = re.compile(r"\b(ens (?:vinguin|vingueu) a fer|prest(?:ar|ec)|deixar|cessi[oó]|material)")
+_MATERIAL = re.compile(
+    r"\b(ens (?:vinguin|vingueu) a fer|prest(?:ar|ec)|deixar|cessi[oó]|material)"
+)
 # Facets: which field of a resource a follow-up asks about.
 _FACETS: list[tuple[str, re.Pattern[str]]] = [
     ("aportacio", re.compile(r"percentatge|aportaci|cofinan|hi hem de posar|posar nosaltres")),
     ("durada", re.compile(r"quant de temps|quan(?:t)? triga|durada|quants mesos|porta fer")),
-    ("import", re.compile(r"\bquant\b|quants diners|import|quantia|com a maxim.*(?:diner|euro|€)|\bdonarien\b|fins a quant")),
+    (
+        "import",
+        re.compile(
+            r"\bquant\b|quants diners|import|quantia|com a maxim.*(?:diner|euro|€)|\bdonarien\b|fins a quant"
+        ),
+    ),
     ("termini", re.compile(r"termini|fins quan|\bquan\b|data|quin dia|plazo|obert")),
     ("contacte", re.compile(r"contact|telefon|correu|e-?mail|amb qui|a qui (?:truc|pregunt)")),
     ("requisits", re.compile(r"requisit|condicions|que cal complir")),
     ("documentacio", re.compile(r"documentaci|documents|que cal presentar|que hem de presentar")),
-    ("destinataris", re.compile(r"qui (?:ho )?pot (?:demanar|sol)|destinatari|per a (?:un|una|els) (?:consell|emd|mancomunitat|consorci)")),
+    (
+        "destinataris",
+        re.compile(
+            r"qui (?:ho )?pot (?:demanar|sol)|destinatari|per a (?:un|una|els) (?:consell|emd|mancomunitat|consorci)"
+        ),
+    ),
 ]
 _ANAPHORA = re.compile(
     r"(^|\s)(i|y)\s|-(lo|la|los|les|ho|ne|hi)\b|\b(aquest|aquesta|aquests|això|aixo|el mateix|la mateixa|ho|en|hi)\b"
@@ -84,9 +96,11 @@ def understand(question: str, has_history: bool, today: dt.date | None = None) -
     u.facets = [name for name, rx in _FACETS if rx.search(text)]
     u.years = [int(y) for y in _YEAR.findall(text)]
     u.small_talk = bool(_SMALL_TALK.search(text.strip()))
-    words = re.findall(r"\w+", text)
+    all_words = re.findall(r"\w+", text)
     u.follow_up = has_history and (
-        bool(re.match(r"^\s*(i|y)\b", text)) or len(words) <= 6 or bool(_ANAPHORA.search(text)) and len(words) <= 14
+        bool(re.match(r"^\s*(i|y)\b", text))
+        or len(all_words) <= 6
+        or (bool(_ANAPHORA.search(text)) and len(all_words) <= 14)
     )
     return u
 

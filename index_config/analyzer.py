@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -144,13 +144,13 @@ class CatalanAnalyzer:
         # surface+stem: the light form carries precision, the Snowball stem recall.
         return [(light_stem(token), 1.0), (stem, self.settings.surface_weight)]
 
-    def term_weights(self, text: str) -> Counter[str]:
-        """Raw term frequencies of a text (documents)."""
-        counts: Counter[str] = Counter()
+    def term_weights(self, text: str) -> dict[str, float]:
+        """Raw term frequencies of a text (documents); floats because of surface+stem."""
+        counts: dict[str, float] = defaultdict(float)
         for token in self.tokens(text):
             for term, weight in self._terms_of(token):
                 counts[term] += weight
-        return counts
+        return dict(counts)
 
     def query_terms(self, text: str) -> dict[str, float]:
         """Query terms with synonym expansions weighted below the user's own words."""
@@ -164,5 +164,5 @@ class CatalanAnalyzer:
                     weights[term] = self.settings.synonym_weight * min(count, 1.0)
         return weights
 
-    def analyse_all(self, texts: Iterable[str]) -> list[Counter[str]]:
+    def analyse_all(self, texts: Iterable[str]) -> list[dict[str, float]]:
         return [self.term_weights(t) for t in texts]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import replace
 from typing import Any
 
@@ -24,7 +25,9 @@ class CatalanSparseDocumentEmbedder:
         self.analyzer_settings = AnalyzerSettings.model_validate(analyzer or {})
         # Extra term frequency for fields that name what a document is about: the title
         # and the catalogue's curated keywords (etiquetes).
-        self.field_boosts = field_boosts if field_boosts is not None else {"title": 2.0, "etiquetes": 1.0}
+        self.field_boosts = (
+            field_boosts if field_boosts is not None else {"title": 2.0, "etiquetes": 1.0}
+        )
         self._analyzer: CatalanAnalyzer | None = None
 
     def warm_up(self) -> None:
@@ -48,7 +51,7 @@ class CatalanSparseDocumentEmbedder:
         assert self._analyzer is not None
         out = []
         for doc in documents:
-            counts = self._analyzer.term_weights(doc.content or "")
+            counts = defaultdict(float, self._analyzer.term_weights(doc.content or ""))
             for name, boost in self.field_boosts.items():
                 value = doc.meta.get(name) or ""
                 text = " ".join(value) if isinstance(value, list) else str(value)

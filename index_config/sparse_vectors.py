@@ -4,7 +4,6 @@ we write BM25-saturated term frequencies so long documents do not win by length 
 from __future__ import annotations
 
 import zlib
-from collections import Counter
 
 from haystack.dataclasses import SparseEmbedding
 
@@ -26,7 +25,7 @@ def to_sparse(weights: dict[str, float]) -> SparseEmbedding:
     return SparseEmbedding(indices=indices, values=[merged[i] for i in indices])
 
 
-def bm25_document_weights(counts: Counter[str], settings: AnalyzerSettings) -> dict[str, float]:
+def bm25_document_weights(counts: dict[str, float], settings: AnalyzerSettings) -> dict[str, float]:
     length = sum(counts.values()) or 1.0
     k1, b = settings.bm25_k1, settings.bm25_b
     norm = k1 * (1 - b + b * length / settings.avg_doc_length)

@@ -196,10 +196,16 @@ class IndexVersions:
                 old = self.current()
                 actions: list[Any] = []
                 if old:
-                    actions.append(rest.DeleteAliasOperation(delete_alias=rest.DeleteAlias(alias_name=self.collection)))
+                    actions.append(
+                        rest.DeleteAliasOperation(
+                            delete_alias=rest.DeleteAlias(alias_name=self.collection)
+                        )
+                    )
                 actions.append(
                     rest.CreateAliasOperation(
-                        create_alias=rest.CreateAlias(collection_name=working, alias_name=self.collection)
+                        create_alias=rest.CreateAlias(
+                            collection_name=working, alias_name=self.collection
+                        )
                     )
                 )
                 client.update_collection_aliases(change_aliases_operations=actions)

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from haystack import Document, Pipeline
 from haystack.components.writers import DocumentWriter
@@ -83,7 +84,9 @@ class IngestJob:
             return self._run(sources)
 
     # ------------------------------------------------------------------------------
-    def _convert(self, sources: list[str], report: IngestReport) -> tuple[list[str], list[ConvertedDocument], set[str]]:
+    def _convert(
+        self, sources: list[str], report: IngestReport
+    ) -> tuple[list[str], list[ConvertedDocument], set[str]]:
         scopes, items, missing = resolve(sources)
         report.failures.extend(missing)
         converted: list[ConvertedDocument] = []
@@ -116,7 +119,9 @@ class IngestJob:
         for doc in converted:
             if doc.doc_id in unique:
                 report.failures.append(
-                    SourceFailure(doc.source, f"duplicate document id {doc.doc_id}", whole_file=False)
+                    SourceFailure(
+                        doc.source, f"duplicate document id {doc.doc_id}", whole_file=False
+                    )
                 )
                 continue
             unique[doc.doc_id] = doc
@@ -126,12 +131,16 @@ class IngestJob:
         dim = embedder.embedding_backend.model.get_embedding_dimension()  # type: ignore[union-attr]
         current = self.versions.current()
         manifest = self.versions.manifest(current) if current else None
-        reuse = manifest is not None and manifest.model == self.settings.embedding_model and manifest.embedding_dim == dim
+        reuse = (
+            manifest is not None
+            and manifest.model == self.settings.embedding_model
+            and manifest.embedding_dim == dim
+        )
         if current and not reuse:
             log.warning("embedding model changed: building the index from scratch")
         working = self.versions.new_version(current if reuse else None)
         try:
-            store = self.versions.open_store(working, dim)
+            store = self.versions.open_store(working, int(dim or 0))
             try:
                 changed = self._apply(store, embedder, unique, scopes, protected, report)
                 self.versions.write_manifest(
@@ -171,7 +180,9 @@ class IngestJob:
         existing: dict[str, tuple[str, str]] = {}
         for chunk in store.filter_documents():
             meta = chunk.meta
-            existing.setdefault(meta.get("doc_id", ""), (meta.get("doc_hash", ""), meta.get("source_path", "")))
+            existing.setdefault(
+                meta.get("doc_id", ""), (meta.get("doc_hash", ""), meta.get("source_path", ""))
+            )
 
         to_write: list[Document] = []
         to_delete: list[str] = []
@@ -198,12 +209,12 @@ class IngestJob:
             self._embed_and_write(store, embedder, to_write)
         return bool(to_write or to_delete)
 
-    def _embed_and_write(self, store: object, embedder: object, chunks: list[Document]) -> None:
+    def _embed_and_write(self, store: Any, embedder: Any, chunks: list[Document]) -> None:
         sparse = CatalanSparseDocumentEmbedder(analyzer=self.settings.analyzer.model_dump())
         pipeline = Pipeline()
         pipeline.add_component("dense", embedder)
         pipeline.add_component("sparse", sparse)
-        pipeline.add_component("writer", DocumentWriter(store, policy=DuplicatePolicy.OVERWRITE))  # type: ignore[arg-type]
+        pipeline.add_component("writer", DocumentWriter(store, policy=DuplicatePolicy.OVERWRITE))
         pipeline.connect("dense.documents", "sparse.documents")
         pipeline.connect("sparse.documents", "writer.documents")
         batch = 64

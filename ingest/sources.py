@@ -25,7 +25,13 @@ from ingest.converters.pdf import PdfConverter
 from ingest.structure import split_sections
 
 IGNORED = ("SCHEMA.md", "README*", ".*", "*~")
-STRUCTURED = (PdfConverter(), DocxConverter(), HtmlConverter(), MarkdownConverter(), TextConverter())
+STRUCTURED = (
+    PdfConverter(),
+    DocxConverter(),
+    HtmlConverter(),
+    MarkdownConverter(),
+    TextConverter(),
+)
 _CONTENT_TYPES = {
     "application/pdf": ".pdf",
     "text/html": ".html",
@@ -63,9 +69,9 @@ def resolve(sources: list[str]) -> tuple[list[str], list[SourceItem], list[Sourc
     for source in sources:
         if source.startswith(("http://", "https://")):
             scopes.append(source)
-            path = urlparse(source).path
-            name = Path(path).name or urlparse(source).netloc
-            items.append(SourceItem(source, name, Path(path).suffix.lower(), is_url=True))
+            url_path = Path(urlparse(source).path)
+            name = url_path.name or urlparse(source).netloc
+            items.append(SourceItem(source, name, url_path.suffix.lower(), is_url=True))
             continue
         path = Path(source).expanduser().resolve()
         scopes.append(str(path))
@@ -159,4 +165,6 @@ def convert_item(
 
 
 def _record_failure(item: SourceItem, error: RecordError) -> SourceFailure:
-    return SourceFailure(f"{item.name}:{error.line}", str(error).split(": ", 1)[-1], whole_file=False)
+    return SourceFailure(
+        f"{item.name}:{error.line}", str(error).split(": ", 1)[-1], whole_file=False
+    )

@@ -94,10 +94,8 @@ def split_sections(blocks: list[Block], document_title: str) -> list[Section]:
             chapter = heading[2]
             continue
         if block.level > 0:
-            if text == document_title or (not sections and current is None and not body):
-                # The document title itself (often repeated on the first page).
-                if text == document_title:
-                    continue
+            if text == document_title:
+                continue  # the document title itself (often repeated on the first page)
             flush()
             current = Section(title=text, text="", headings=[document_title])
             continue

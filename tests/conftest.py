@@ -9,12 +9,12 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from collections.abc import Iterator  # noqa: E402
-from pathlib import Path  # noqa: E402
+from collections.abc import Iterator
+from pathlib import Path
 
-import pytest  # noqa: E402
+import pytest
 
-from index_config.settings import PROJECT_DIR, Settings  # noqa: E402
+from index_config.settings import PROJECT_DIR, Settings
 
 SAMPLE_DIR = PROJECT_DIR / "data" / "sample"
 

@@ -42,7 +42,11 @@ def evaluate_answers(questions: list[Question], ask: AskFn) -> dict[str, Any]:
         for index, turn in enumerate(_turns(q)):
             answer = ask(turn["question"], conversation, q.filters if index == 0 else {})
             conversation = answer.conversation_id
-            row: dict[str, Any] = {"id": f"{q.id}#{index + 1}", "type": q.type, "grounded": answer.grounded}
+            row: dict[str, Any] = {
+                "id": f"{q.id}#{index + 1}",
+                "type": q.type,
+                "grounded": answer.grounded,
+            }
             if q.type == "fora":
                 out_scope += 1
                 refused += not answer.grounded

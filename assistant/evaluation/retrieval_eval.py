@@ -78,7 +78,10 @@ def _rr(gold: set[str], ranked: list[str], k: int = 10) -> float:
 def evaluate_retrieval(questions: list[Question], search: SearchFn) -> dict[str, Any]:
     """Metrics overall and per question type, plus per-question details."""
     per_type: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    overall: dict[str, dict[str, list[float]]] = {"recurs": defaultdict(list), "normativa": defaultdict(list)}
+    overall: dict[str, dict[str, list[float]]] = {
+        "recurs": defaultdict(list),
+        "normativa": defaultdict(list),
+    }
     details = []
     for q in questions:
         if not q.gold_codis and not q.gold_articles:
@@ -122,6 +125,8 @@ def evaluate_retrieval(questions: list[Question], search: SearchFn) -> dict[str,
     return {
         "catalogue": {**mean(overall["recurs"]), "n": len(overall["recurs"]["mrr@10"])},
         "regulations": {**mean(overall["normativa"]), "n": len(overall["normativa"]["article@1"])},
-        "per_type": {t: {**mean(v), "n": max(len(x) for x in v.values())} for t, v in per_type.items()},
+        "per_type": {
+            t: {**mean(v), "n": max(len(x) for x in v.values())} for t, v in per_type.items()
+        },
         "questions": details,
     }

@@ -16,7 +16,9 @@ _INTERNAL = {"doc_hash", "source_path", "unit_id", "section_index", "piece_index
 _SENTENCE = re.compile(r"(?<=[.!?:;])\s+|\n+")
 
 
-def snippet_for(text: str, query_terms: set[str], analyzer: CatalanAnalyzer, limit: int = 320) -> str:
+def snippet_for(
+    text: str, query_terms: set[str], analyzer: CatalanAnalyzer, limit: int = 320
+) -> str:
     """The passage of `text` that shares most terms with the query, about `limit` chars."""
     sentences = [s.strip() for s in _SENTENCE.split(text) if s.strip()]
     if not sentences:

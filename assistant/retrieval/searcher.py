@@ -65,9 +65,7 @@ class Searcher:
         if not query:
             raise QueryError("La consulta és buida: escriviu què voleu cercar.")
         if len(query) > MAX_QUERY_CHARS:
-            raise QueryError(
-                f"La consulta és massa llarga (màxim {MAX_QUERY_CHARS} caràcters)."
-            )
+            raise QueryError(f"La consulta és massa llarga (màxim {MAX_QUERY_CHARS} caràcters).")
         if self.index is None:
             self.warm_up()
         assert self.index is not None

@@ -90,9 +90,7 @@ def render_content(r: CatalogueRecord) -> str:
     if r.actuacions:
         lines.append("Actuacions: " + "; ".join(r.actuacions) + ".")
     lines.append(r.descripcio.strip())
-    lines.append(
-        "Destinataris: " + ", ".join(r.destinataris) + f". Població: {r.tram_poblacio}."
-    )
+    lines.append("Destinataris: " + ", ".join(r.destinataris) + f". Població: {r.tram_poblacio}.")
     lines.append("Termini de sol·licitud: " + application_window(r) + ".")
     if r.import_:
         lines.append(f"Import: {r.import_}.")
@@ -162,7 +160,9 @@ class CatalogueRecordConverter:
 
     extensions = (".jsonl",)
 
-    def convert(self, data: bytes, source: str) -> tuple[list[tuple[Document, str]], list[RecordError]]:
+    def convert(
+        self, data: bytes, source: str
+    ) -> tuple[list[tuple[Document, str]], list[RecordError]]:
         text = decode_text(data)
         documents: list[tuple[Document, str]] = []
         errors: list[RecordError] = []

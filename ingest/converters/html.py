@@ -36,7 +36,9 @@ class HtmlConverter:
         for selector in _BOILERPLATE:
             for node in soup.select(selector):
                 node.decompose()
-        root: Tag = soup.find("main") or soup.find("article") or soup.find(id="contingut") or soup.body  # type: ignore[assignment]
+        root: Tag = (
+            soup.find("main") or soup.find("article") or soup.find(id="contingut") or soup.body
+        )
         blocks: list[Block] = []
         for node in root.find_all(["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "pre", "td"]):
             if node.find_parent(["li", "td"]) is not None and node.name in ("p",):

@@ -16,7 +16,10 @@ def decode_text(data: bytes) -> str:
             text = data.decode(encoding)
         except UnicodeDecodeError:
             continue
-        if encoding == "cp1252" and sum(not ch.isprintable() and ch not in "\n\r\t" for ch in text) > 5:
+        if (
+            encoding == "cp1252"
+            and sum(not ch.isprintable() and ch not in "\n\r\t" for ch in text) > 5
+        ):
             break
         return text
     raise ConversionError("unreadable text encoding (expected UTF-8)")

@@ -59,7 +59,7 @@ class PdfConverter:
                 [ln.strip() for ln in normalise_text(p.extract_text() or "").splitlines()]
                 for p in reader.pages
             ]
-            meta_title = (reader.metadata or {}).get("/Title") if reader.metadata else None
+            meta_title = reader.metadata.title if reader.metadata else None
         except ConversionError:
             raise
         except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
@@ -68,10 +68,7 @@ class PdfConverter:
             raise ConversionError(f"not a readable PDF ({exc.__class__.__name__})") from exc
         repeated = _repeated_lines(pages)
         lines = [
-            ln
-            for page in pages
-            for ln in page
-            if ln and re.sub(r"\d+", "#", ln) not in repeated
+            ln for page in pages for ln in page if ln and re.sub(r"\d+", "#", ln) not in repeated
         ]
         if not lines:
             raise ConversionError("PDF has no extractable text (scanned image?)")

@@ -1,0 +1,54 @@
+# Concerta: `make demo` runs the demo, `make test` runs the checks (what CI runs).
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+export HF_HUB_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: demo test install system-deps lint typecheck unit integration eval bench clean
+
+$(BIN)/concerta: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# CPU build of torch from the machine's disk first; an unpinned torch is a multi-GB CUDA build.
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(BIN)/concerta
+
+install: $(BIN)/concerta
+
+# Headless Chromium for the widget's browser tests (Debian package, never a downloaded build).
+system-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+demo: install
+	$(BIN)/concerta ingest
+	$(BIN)/concerta serve --host 127.0.0.1 --port 8000
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy ingest assistant bots index_config tests bench
+
+unit: install
+	$(BIN)/pytest -q tests/unit
+
+integration: install system-deps
+	$(BIN)/pytest -q -m integration
+
+test: install system-deps lint typecheck
+	$(BIN)/pytest -q
+
+eval: install
+	$(BIN)/concerta eval
+
+bench: install
+	$(BIN)/python bench/bench_retrieval.py
+	$(BIN)/python bench/bench_api.py
+
+clean:
+	rm -rf .concerta .pytest_cache .mypy_cache .ruff_cache
