@@ -1,0 +1,126 @@
+"""Search filters (validation, Haystack translation) and the score fusion of both rankings."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from haystack import Document
+
+from assistant.models import FILTER_KEYS, FilterError, Filters
+from assistant.retrieval.filters import to_haystack
+from assistant.retrieval.fusion import WeightedScoreFusion
+
+
+def test_accepted_filter_keys_are_the_documented_ones() -> None:
+    assert FILTER_KEYS == ("kind", "tipologia", "classe", "area", "destinataris", "any", "obert_a")
+
+
+def test_unknown_filter_is_rejected_in_catalan() -> None:
+    with pytest.raises(FilterError, match="Filtre desconegut: color") as info:
+        Filters.parse({"color": "blau"})
+    assert "kind" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [{"kind": "llei"}, {"tipologia": "gratuït"}, {"obert_a": "15/03/2022"}, {"any": "dos mil"}],
+)
+def test_invalid_values_are_rejected(raw: dict[str, str]) -> None:
+    with pytest.raises(FilterError, match="Valor de filtre no vàlid"):
+        Filters.parse(raw)
+
+
+@pytest.mark.parametrize("value", ["econòmic", "economic", "Econòmic", "ECONOMIC"])
+def test_tipologia_spellings_are_normalised(value: str) -> None:
+    assert Filters.parse({"tipologia": value}).tipologia == "econòmic"
+
+
+def test_empty_values_are_ignored() -> None:
+    assert Filters.parse({"kind": "", "area": None}).is_empty()
+    assert Filters.parse(None).is_empty()
+
+
+def test_no_filters_means_no_haystack_filter() -> None:
+    assert to_haystack(Filters()) is None
+
+
+def test_exact_filters_translate_to_meta_equality() -> None:
+    parsed = Filters.parse(
+        {
+            "kind": "recurs",
+            "tipologia": "tècnic",
+            "destinataris": "Consells comarcals",
+            "any": "2022",
+        }
+    )
+    assert to_haystack(parsed) == {
+        "operator": "AND",
+        "conditions": [
+            {"field": "meta.kind", "operator": "==", "value": "recurs"},
+            {"field": "meta.tipologia", "operator": "==", "value": "tècnic"},
+            {"field": "meta.destinataris", "operator": "==", "value": "Consells comarcals"},
+            {"field": "meta.any", "operator": "==", "value": 2022},
+        ],
+    }
+
+
+def test_obert_a_is_a_window_containing_the_day() -> None:
+    parsed = Filters.parse({"obert_a": "2022-03-15"})
+    assert parsed.obert_a == dt.date(2022, 3, 15)
+    assert to_haystack(parsed) == {
+        "operator": "AND",
+        "conditions": [
+            {"field": "meta.termini_inici_num", "operator": "<=", "value": 20220315},
+            {"field": "meta.termini_fi_num", "operator": ">=", "value": 20220315},
+        ],
+    }
+
+
+def test_merged_keeps_explicit_values() -> None:
+    mine = Filters(tipologia="tècnic")
+    merged = mine.merged(Filters(tipologia="econòmic", obert_a=dt.date(2022, 3, 1)))
+    assert merged.tipologia == "tècnic" and merged.obert_a == dt.date(2022, 3, 1)
+
+
+# Fusion ------------------------------------------------------------------------------------
+def doc(unit: str, score: float, piece: int = 0) -> Document:
+    return Document(id=f"{unit}-p{piece}", content=unit, meta={"unit_id": unit}, score=score)
+
+
+def test_fusion_normalises_each_list_by_its_best_score() -> None:
+    fusion = WeightedScoreFusion(dense_weight=0.2, sparse_weight=0.8)
+    fused = fusion.run(
+        dense=[doc("a", 0.9), doc("b", 0.45)],
+        sparse=[doc("b", 12.0), doc("c", 6.0)],
+    )["documents"]
+    scores = {d.meta["unit_id"]: d.score for d in fused}
+    assert scores == pytest.approx({"b": 0.2 * 0.5 + 0.8, "c": 0.4, "a": 0.2})
+    assert [d.meta["unit_id"] for d in fused] == ["b", "c", "a"]
+    b = fused[0]
+    assert b.meta["_dense_score"] == 0.45 and b.meta["_sparse_score"] == 12.0
+
+
+def test_fusion_gives_each_unit_once_and_respects_top_k() -> None:
+    fused = WeightedScoreFusion().run(
+        dense=[doc("a", 0.9, 0), doc("a", 0.8, 1), doc("b", 0.5)],
+        sparse=[doc("a", 3.0, 1), doc("c", 2.0)],
+        top_k=2,
+    )["documents"]
+    units = [d.meta["unit_id"] for d in fused]
+    assert units == ["a", "c"]
+
+
+def test_fusion_with_empty_sparse_side_orders_by_dense() -> None:
+    fused = WeightedScoreFusion(0.5, 0.5).run(dense=[doc("a", 0.3), doc("b", 0.6)], sparse=[])[
+        "documents"
+    ]
+    assert [d.meta["unit_id"] for d in fused] == ["b", "a"]
+    assert fused[0].score == pytest.approx(0.5)
+
+
+def test_fusion_ignores_negative_scores() -> None:
+    fused = WeightedScoreFusion(1.0, 0.0).run(dense=[doc("a", -0.2), doc("b", 0.4)], sparse=[])[
+        "documents"
+    ]
+    assert {d.meta["unit_id"]: d.score for d in fused} == {"b": 1.0, "a": 0.0}
