@@ -5,20 +5,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from telegram import BotCommand, Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application
 
-from assistant.service import AssistantService
 from bots.telegram import texts
 from bots.telegram.backend import AssistantBackend, InProcessBackend
 from bots.telegram.handlers import ConcertaBot
 from bots.telegram.redact import protect_token
 from bots.telegram.retry import RetryingRateLimiter
 from bots.telegram.settings import BotSettings
+
+if TYPE_CHECKING:
+    from assistant.service import AssistantService
 
 logger = logging.getLogger(__name__)
 

@@ -8,15 +8,17 @@ not care which one they talk to.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from urllib.parse import quote
 
 import httpx
 
 from assistant.errors import ConcertaError, IndexNotReadyError, QueryError
 from assistant.models import Answer, Hit
-from assistant.service import AssistantService
 from index_config import Settings
+
+if TYPE_CHECKING:  # the service pulls in the model stack; an HTTP-only bot never needs it
+    from assistant.service import AssistantService
 
 
 class BackendUnavailableError(ConcertaError):
@@ -62,6 +64,8 @@ class InProcessBackend:
     @classmethod
     def from_settings(cls, settings: Settings) -> InProcessBackend:
         """Build and warm up a service this backend owns (closed by aclose)."""
+        from assistant.service import AssistantService
+
         service = AssistantService(settings)
         service.warm_up()
         return cls(service, owns_service=True)

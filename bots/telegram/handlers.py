@@ -69,6 +69,7 @@ class ConcertaBot:
         self.conversations = Conversations()
         self.sent = SentMessages()
         self._chat_locks: dict[int, asyncio.Lock] = {}
+        self._updates_seen = 0
 
     def register(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         app.add_handler(TypeHandler(Update, self.guard), group=-1)
@@ -107,6 +108,9 @@ class ConcertaBot:
             logger.info("Refused chat %s (not in TELEGRAM_ALLOWED_CHATS)", chat.id)
             await message.reply_text(texts.NOT_ALLOWED)
             raise ApplicationHandlerStop
+        self._updates_seen += 1
+        if self._updates_seen % 1000 == 0:
+            self.rate.forget_idle()
         if not self.rate.allow(chat.id):
             if self.rate.should_warn(chat.id):
                 await message.reply_text(texts.RATE_LIMITED)
@@ -191,7 +195,7 @@ class ConcertaBot:
             await message.reply_text(texts.EMPTY_MESSAGE)
             return
         if len(text) > MAX_QUESTION_CHARS:
-            await self._reply_too_long(message, len(text))
+            await self._reply_too_long(message, len(message.text))
             return
         await self._answer(context.bot, message.chat_id, text, reply_to=message)
 

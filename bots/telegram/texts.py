@@ -5,7 +5,7 @@ from __future__ import annotations
 # Three questions officials really ask; /start shows them as buttons.
 EXAMPLE_QUESTIONS: tuple[str, ...] = (
     "Quins ajuts hi ha per arreglar camins municipals?",
-    "Som un poble de 800 habitants, què podem demanar per a la biblioteca?",
+    "Poble de 800 habitants: què podem demanar per a la biblioteca?",
     "Fins quan puc justificar l'ajut de l'any passat?",
 )
 

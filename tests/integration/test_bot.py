@@ -16,14 +16,13 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, closing
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 from pydantic import SecretStr
 
 from assistant.errors import QueryError
 from assistant.models import Answer, Hit
-from assistant.service import AssistantService
 from bots.telegram import (
     BotSettings,
     EmbeddedBot,
@@ -42,6 +41,9 @@ from tests.support.fake_bot_api import (
     parse_telegram_html,
     private_chat,
 )
+
+if TYPE_CHECKING:
+    from assistant.service import AssistantService
 
 pytestmark = pytest.mark.integration
 
@@ -155,7 +157,7 @@ async def test_conversation_on_the_real_service(api: FakeBotApi, assistant_servi
         (start,) = await log.next()
         assert "Sóc l'assistent" in check_html(start)
         examples = [b for b in buttons(start) if b.get("callback_data", "").startswith("q:")]
-        assert [b["text"] for b in examples] == list(texts.EXAMPLE_QUESTIONS)
+        assert [b["text"] for b in examples] == list(texts.EXAMPLE_QUESTIONS)  # all fit in 64
 
         # A catalogue question: typing action, a grounded answer citing resource 22231.
         api.send_text(chat, RAMPS_QUESTION)
@@ -488,7 +490,7 @@ async def test_embedded_bot_waits_for_telegram_without_blocking(
     settings = BotSettings(bot_token=SecretStr(TOKEN), api_base_url=f"http://127.0.0.1:{port}/bot")
     embedded = EmbeddedBot(settings, max_delay=1.0)
     # Not used before a question arrives; the web app would pass its warmed-up service.
-    service = cast(AssistantService, object())
+    service = cast("AssistantService", object())
     started = time.monotonic()
     await embedded.start(service)
     assert time.monotonic() - started < 1.0  # the web app's start-up is not held up
@@ -578,6 +580,8 @@ async def test_run_polling_process_with_api_down(api: FakeBotApi) -> None:
         "logging.basicConfig(level=logging.DEBUG)\n"
         "from bots.telegram import BotSettings, HttpBackend, run_polling\n"
         "run_polling(HttpBackend(os.environ['CONCERTA_API_URL']), BotSettings())\n"
+        "import sys\n"
+        "print('model stack loaded:', 'torch' in sys.modules)\n"
     )
     env = {
         **os.environ,
@@ -606,4 +610,5 @@ async def test_run_polling_process_with_api_down(api: FakeBotApi) -> None:
         output, _ = process.communicate(timeout=30)
     assert process.returncode == 0, output
     assert "Application is stopping" in output
+    assert "model stack loaded: False" in output  # an HTTP-only bot stays light
     assert TOKEN.split(":", 1)[1] not in output  # even at DEBUG level
