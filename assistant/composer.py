@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from assistant.models import Hit
 from assistant.understanding import Understanding
 from index_config.analyzer import CatalanAnalyzer
 
-_SENTENCE = re.compile(r"(?<=[.;:!?])\s+(?=[A-ZÀ-Ú0-9«(])|\n+")
+_SENTENCE = re.compile(r"(?<=[.;!?])\s+(?=[A-ZÀ-Ú0-9«(])|\n+")
 _DATE = re.compile(
     r"\b\d{1,2} (?:de |d')(?:gener|febrer|març|abril|maig|juny|juliol|agost|setembre|octubre|novembre|desembre)|\b\d{4}-\d{2}-\d{2}\b",
     re.I,
@@ -91,9 +92,16 @@ def _first_sentence(text: str) -> str:
 
 
 class AnswerComposer:
-    def __init__(self, analyzer: CatalanAnalyzer, contact: str) -> None:
+    def __init__(
+        self,
+        analyzer: CatalanAnalyzer,
+        contact: str,
+        idf: Callable[[str], float] | None = None,
+    ) -> None:
         self.analyzer = analyzer
         self.contact = contact
+        # Rare words decide which sentence answers; "PGI" or "línia" appear everywhere.
+        self.idf = idf or (lambda term: 1.0)
 
     # Passage selection -------------------------------------------------------------
     def _question_bonus(self, question: str, sentence: str) -> float:
@@ -115,21 +123,31 @@ class AnswerComposer:
             bonus += 1.0
         return bonus
 
-    def best_passage(self, question: str, text: str, max_chars: int = 480) -> str:
-        """The one to three sentences of `text` that answer the question best."""
+    def best_passage(
+        self, question: str, text: str, max_chars: int = 560, context: str = ""
+    ) -> str:
+        """The one to three sentences of `text` that answer the question best.
+        `context` (earlier questions of a follow-up) adds topic words at half weight."""
         sentences = _sentences(text)
         if not sentences:
             return ""
-        q_terms = self.analyzer.query_terms(question)
+        q_terms = {t: w * self.idf(t) for t, w in self.analyzer.query_terms(question).items()}
+        if context:
+            for t, w in self.analyzer.query_terms(context).items():
+                q_terms.setdefault(t, 0.5 * w * self.idf(t))
+        top_weight = max(q_terms.values(), default=1.0) or 1.0
         scored = []
         for i, sentence in enumerate(sentences):
             terms = self.analyzer.term_weights(sentence)
-            overlap = sum(w for t, w in q_terms.items() if t in terms)
+            overlap = sum(w for t, w in q_terms.items() if t in terms) / top_weight
             scored.append((overlap + self._question_bonus(question, sentence), -i, i))
         scored.sort(reverse=True)
-        chosen = sorted(
-            {scored[0][2]} | {s[2] for s in scored[1:3] if s[0] >= max(1.0, scored[0][0] * 0.6)}
-        )
+        best = scored[0][2]
+        picked = {best} | {s[2] for s in scored[1:3] if s[0] >= max(0.8, scored[0][0] * 0.6)}
+        # A sentence that announces a list ("... són els següents:") needs its items.
+        if sentences[best].endswith(":") and best + 1 < len(sentences):
+            picked.add(best + 1)
+        chosen = sorted(picked)
         passage = ""
         for i in chosen:
             if len(passage) + len(sentences[i]) > max_chars and passage:
@@ -176,12 +194,12 @@ class AnswerComposer:
             )
         return Composed("\n\n".join(blocks), cited)
 
-    def regulation(self, question: str, hits: list[Hit]) -> Composed:
+    def regulation(self, question: str, hits: list[Hit], context: str = "") -> Composed:
         """Quote the passage of each article or FAQ entry that answers the question."""
         blocks = []
         for n, hit in enumerate(hits, start=1):
             text = str(hit.metadata.get("text") or hit.snippet)
-            passage = self.best_passage(question, text) or hit.snippet
+            passage = self.best_passage(question, text, context=context) or hit.snippet
             doc_title = hit.metadata.get("doc_title") or hit.source
             if hit.kind == "faq":
                 head = f"Segons les preguntes freqüents («{hit.article}») [{n}]:"

@@ -52,7 +52,9 @@ class AssistantService:
         self.settings = settings
         self._today = today
         self.searcher = Searcher(settings)
-        self.composer = AnswerComposer(self.searcher.analyzer, settings.contact)
+        self.composer = AnswerComposer(
+            self.searcher.analyzer, settings.contact, idf=lambda term: self._term_stats().idf(term)
+        )
         self.grounding = GroundingCheck(self.searcher.analyzer)
         self.conversations: ConversationStore | None = None
         self._stats: tuple[str, TermStatistics] | None = None
@@ -243,8 +245,13 @@ class AssistantService:
 
         # 2. Retrieve, with the previous questions as context for follow-ups.
         search_query = question
+        context = ""
         if u.follow_up and history:
-            search_query = " ".join([question, *[t.question for t in history[-2:]][::-1]])
+            context = " ".join(t.question for t in history[-2:][::-1])
+            search_query = f"{question} {context}"
+        if u.recipient:
+            # "Som un consell comarcal, podem...?" asks who may receive the support.
+            search_query += " destinataris"
         effective = filters
         if u.open_on and filters.obert_a is None:
             effective = filters.merged(Filters(obert_a=u.open_on))
@@ -300,7 +307,7 @@ class AssistantService:
                 search_query,
                 resources,
             )
-        composed = self.composer.regulation(question, articles)
+        composed = self.composer.regulation(question, articles, context=context)
         related = [h for h in resources if (h.score or 0) >= 0.75 * top][:1]
         if u.follow_up and focus and not related:
             related = focus[:1]
