@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+import shutil
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import openai
 import pytest
@@ -11,7 +14,14 @@ import pytest
 from assistant.llm import REFUSAL, SYSTEM_PROMPT, LLMAnswerer, LLMError, is_refusal
 from assistant.models import Hit
 from index_config import Settings
-from tests.support.openai_server import BreakStream, Fail, OpenAICompatibleServer, Reply
+from tests.support.openai_server import (
+    Behaviour,
+    BreakStream,
+    Compute,
+    Fail,
+    OpenAICompatibleServer,
+    Reply,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -230,3 +240,123 @@ def test_an_abandoned_stream_leaves_the_client_usable(
 def test_the_server_lists_its_model_like_openai(server: OpenAICompatibleServer) -> None:
     with openai.OpenAI(base_url=server.base_url, api_key="sense-clau", max_retries=0) as client:
         assert [model.id for model in client.models.list()] == ["concerta-test-model"]
+
+
+# End to end: AssistantService with the LLM configured -------------------------------
+
+E2E_QUESTION = "Quins ajuts hi ha per arreglar camins municipals?"
+
+
+def _first_source(body: dict[str, Any]) -> tuple[str, str | None]:
+    """Title and code of source [1] in the prompt the service really sent."""
+    prompt = body["messages"][-1]["content"]
+    block = prompt[prompt.index('<font n="1">') : prompt.index("</font>")]
+    title = re.search(r"^Títol: (.+)$", block, re.MULTILINE)
+    codi = re.search(r"^Codi: (\d{5})$", block, re.MULTILINE)
+    assert title is not None
+    return title.group(1), codi.group(1) if codi else None
+
+
+def _good_answer(body: dict[str, Any]) -> Reply:
+    title, codi = _first_source(body)
+    code = f" ({codi})" if codi else ""
+    return Reply(f"Us pot interessar **{title}**{code} [1].", pieces=4)
+
+
+def _invented_amount(body: dict[str, Any]) -> Reply:
+    title, _ = _first_source(body)
+    return Reply(f"**{title}** us dona fins a 987.654 € [1].", pieces=4)
+
+
+@pytest.fixture(scope="module")
+def llm_service(
+    indexed_settings: Settings,
+    server: OpenAICompatibleServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Any]:
+    from assistant.service import AssistantService
+
+    # Local Qdrant allows one client per folder and the session's `assistant_service`
+    # (the composer-only baseline) holds the shared one: answer from a copy.
+    data_dir = tmp_path_factory.mktemp("llm-index") / "data"
+    shutil.copytree(indexed_settings.data_dir, data_dir)
+    settings = indexed_settings.model_copy(
+        update={"data_dir": data_dir, "llm_base_url": server.base_url, "llm_timeout": TIMEOUT}
+    )
+    service = AssistantService(settings)
+    service.warm_up()
+    yield service
+    service.close()
+
+
+@pytest.fixture
+def composer_answer(assistant_service: Any) -> str:
+    """What the service answers without an LLM (the fallback)."""
+    answer: str = assistant_service.ask(E2E_QUESTION).answer
+    return answer
+
+
+@pytest.fixture
+def fresh_server(server: OpenAICompatibleServer) -> Iterator[OpenAICompatibleServer]:
+    server.reset()
+    yield server
+    assert server.pending() == 0, "the service did not call the LLM"
+
+
+def test_service_shows_a_good_llm_answer(
+    llm_service: Any, fresh_server: OpenAICompatibleServer
+) -> None:
+    fresh_server.script(Compute(_good_answer))
+    answer = llm_service.ask(E2E_QUESTION)
+    [request] = fresh_server.requests
+    title, _ = _first_source(request)
+    assert answer.grounded is True
+    assert answer.answer.startswith(f"Us pot interessar **{title}**")
+    assert answer.answer.endswith("[1].")
+    assert answer.sources and answer.sources[0].title == title
+    assert request["messages"][0]["content"] == SYSTEM_PROMPT
+
+
+def test_service_streams_a_good_llm_answer(
+    llm_service: Any, fresh_server: OpenAICompatibleServer
+) -> None:
+    fresh_server.script(Compute(_good_answer))
+    events = list(llm_service.ask_stream(E2E_QUESTION))
+    deltas = [e.data["text"] for e in events if e.event == "delta"]
+    final = events[-1]
+    assert [events[0].event, final.event] == ["start", "sources"]
+    assert len(deltas) >= 2
+    assert final.data["answer"] == "".join(deltas)
+    assert final.data["grounded"] is True
+    assert fresh_server.requests[0]["stream"] is True
+
+
+FAILURES: dict[str, Behaviour] = {
+    "invented amount": Compute(_invented_amount),
+    "timeout": Reply("Massa tard [1].", delay=TIMEOUT + 3),
+    "http 500": Fail(500),
+}
+
+
+@pytest.mark.parametrize("failure", list(FAILURES))
+def test_service_falls_back_to_the_composer(
+    llm_service: Any, fresh_server: OpenAICompatibleServer, composer_answer: str, failure: str
+) -> None:
+    fresh_server.script(FAILURES[failure])
+    started = time.monotonic()
+    answer = llm_service.ask(E2E_QUESTION)
+    assert time.monotonic() - started < TIMEOUT + SLACK + 2  # retrieval and composing too
+    assert "987.654" not in answer.answer
+    assert answer.answer == composer_answer
+    assert len(fresh_server.requests) == 1
+
+
+def test_service_stream_ends_with_the_fallback_after_a_bad_llm_answer(
+    llm_service: Any, fresh_server: OpenAICompatibleServer, composer_answer: str
+) -> None:
+    fresh_server.script(Compute(_invented_amount))
+    events = list(llm_service.ask_stream(E2E_QUESTION))
+    final = events[-1]
+    assert final.event == "sources"
+    # The deltas showed the LLM's text; the authoritative final answer replaces it.
+    assert final.data["answer"] == composer_answer
