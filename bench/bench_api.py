@@ -251,6 +251,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
+    load_before = os.getloadavg()
     questions = load_questions(args.questions)
     settings = Settings(data_dir=args.data_dir)
     args.data_dir.mkdir(parents=True, exist_ok=True)
@@ -281,7 +282,12 @@ def main() -> None:
 
     results = {
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            # Other work on the machine skews every number: keep the load next to them.
+            "load_average_1m": {"start": load_before[0], "end": os.getloadavg()[0]},
+        },
         "embedding_model": settings.embedding_model,
         "llm": bool(settings.llm_base_url),
         "questions": str(args.questions),
@@ -289,6 +295,11 @@ def main() -> None:
         "http": http_rows,
     }
     print(markdown(results))
+    load = results["machine"]["load_average_1m"]
+    print(
+        f"\n{os.cpu_count()} CPUs; 1-minute load average {load['start']:.1f} at the start, "
+        f"{load['end']:.1f} at the end (above the CPU count, numbers are inflated)."
+    )
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     out = RESULTS_DIR / f"api-{dt.datetime.now():%Y%m%d-%H%M%S}.json"
     out.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
