@@ -295,10 +295,9 @@ def main() -> None:
         "http": http_rows,
     }
     print(markdown(results))
-    load = results["machine"]["load_average_1m"]
     print(
-        f"\n{os.cpu_count()} CPUs; 1-minute load average {load['start']:.1f} at the start, "
-        f"{load['end']:.1f} at the end (above the CPU count, numbers are inflated)."
+        f"\n{os.cpu_count()} CPUs; 1-minute load average {load_before[0]:.1f} at the start, "
+        f"{os.getloadavg()[0]:.1f} at the end (above the CPU count, numbers are inflated)."
     )
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     out = RESULTS_DIR / f"api-{dt.datetime.now():%Y%m%d-%H%M%S}.json"
