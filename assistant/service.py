@@ -48,10 +48,13 @@ class AssistantService:
     at shutdown.
     """
 
-    def __init__(self, settings: Settings, today: dt.date | None = None) -> None:
+    def __init__(
+        self, settings: Settings, today: dt.date | None = None, searcher: Searcher | None = None
+    ) -> None:
+        """`today` fixes the date (tests); `searcher` replaces the default one (tests)."""
         self.settings = settings
         self._today = today
-        self.searcher = Searcher(settings)
+        self.searcher = searcher or Searcher(settings)
         self.composer = AnswerComposer(
             self.searcher.analyzer, settings.contact, idf=lambda term: self._term_stats().idf(term)
         )

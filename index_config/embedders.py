@@ -4,8 +4,11 @@ and the fingerprint that says how an index version was built."""
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
+from typing import Any
 
+from haystack import Document
 from haystack.utils import ComponentDevice
 from haystack_integrations.components.embedders.sentence_transformers import (
     SentenceTransformersDocumentEmbedder,
@@ -38,6 +41,19 @@ def document_embedder(settings: Settings) -> SentenceTransformersDocumentEmbedde
         normalize_embeddings=True,
         local_files_only=True,
     )
+
+
+def embedding_dimension(embedder: Any) -> int:
+    """The output size of a warmed-up dense embedder (the model says it; for other
+    embedders, such as Haystack's mock ones in unit tests, embed one word)."""
+    backend = getattr(embedder, "embedding_backend", None)
+    model = getattr(backend, "model", None)
+    if model is not None:
+        return int(model.get_embedding_dimension() or 0)
+    if "text" in inspect.signature(embedder.run).parameters:
+        return len(embedder.run(text="dimensió")["embedding"])
+    probe = Document(content="dimensió")
+    return len(embedder.run(documents=[probe])["documents"][0].embedding)
 
 
 def text_embedder(settings: Settings) -> SentenceTransformersTextEmbedder:

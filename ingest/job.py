@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from index_config import Settings
-from index_config.embedders import document_embedder, index_fingerprint
+from index_config.embedders import document_embedder, embedding_dimension, index_fingerprint
 from index_config.sparse_document_embedder import CatalanSparseDocumentEmbedder
 from index_config.store import IndexManifest, IndexVersions
 from ingest.converters.base import ConversionError, ConvertedDocument
@@ -73,8 +73,12 @@ def _in_scope(source_path: str, scopes: list[str]) -> bool:
 class IngestJob:
     """One run of `concerta ingest`."""
 
-    def __init__(self, settings: Settings, console: Console | None = None) -> None:
+    def __init__(
+        self, settings: Settings, console: Console | None = None, dense_embedder: Any = None
+    ) -> None:
+        """`dense_embedder`: any Haystack document embedder (default: the configured model)."""
         self.settings = settings
+        self._dense_embedder = dense_embedder
         self.console = console or Console(stderr=True)
         self.versions = IndexVersions(settings)
         self.fingerprint = index_fingerprint(settings)
@@ -126,9 +130,10 @@ class IngestJob:
                 continue
             unique[doc.doc_id] = doc
 
-        embedder = document_embedder(self.settings)
-        embedder.warm_up()
-        dim = embedder.embedding_backend.model.get_embedding_dimension()  # type: ignore[union-attr]
+        embedder = self._dense_embedder or document_embedder(self.settings)
+        if hasattr(embedder, "warm_up"):
+            embedder.warm_up()
+        dim = embedding_dimension(embedder)
         current = self.versions.current()
         manifest = self.versions.manifest(current) if current else None
         reuse = (

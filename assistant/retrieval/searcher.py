@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 from haystack import Document
 
@@ -15,7 +16,7 @@ from assistant.retrieval.hits import to_hit
 from assistant.retrieval.index import IndexHandle
 from index_config import Settings
 from index_config.analyzer import CatalanAnalyzer
-from index_config.embedders import text_embedder
+from index_config.embedders import embedding_dimension, text_embedder
 from index_config.sparse_text_embedder import CatalanSparseTextEmbedder
 
 MAX_QUERY_CHARS = 2000
@@ -32,23 +33,22 @@ class Retrieved:
 class Searcher:
     """Loads the query embedder once; safe to call from several threads."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, dense_embedder: Any = None) -> None:
+        """`dense_embedder`: any Haystack text embedder (default: the configured model)."""
         self.settings = settings
         self.analyzer = CatalanAnalyzer(settings.analyzer)
-        self._dense = text_embedder(settings)
+        self._dense = dense_embedder if dense_embedder is not None else text_embedder(settings)
         self._sparse = CatalanSparseTextEmbedder(analyzer=settings.analyzer.model_dump())
         weights = settings.retrieval.weights_for(settings.embedding_model)
         self.fusion = WeightedScoreFusion(weights.dense, weights.sparse)
         self.index: IndexHandle | None = None
-        # Local-mode Qdrant and the tokenizer are not made for concurrent calls.
         self._lock = threading.Lock()
+        self._embed_lock = threading.Lock()
 
     def warm_up(self) -> None:
         self._dense.warm_up()
         self._sparse.warm_up()
-        backend = self._dense.embedding_backend
-        dim = backend.model.get_embedding_dimension()  # type: ignore[union-attr]
-        self.index = IndexHandle(self.settings, int(dim or 0))
+        self.index = IndexHandle(self.settings, embedding_dimension(self._dense))
 
     def close(self) -> None:
         if self.index is not None:
@@ -72,27 +72,26 @@ class Searcher:
         haystack_filters = to_haystack(filters) if filters else None
         candidates = max(self.settings.retrieval.candidates, top_k)
         sparse_query = self._sparse.run(text=query)["sparse_embedding"]
+        # The tokenizer is not re-entrant; Qdrant local mode is not made for threads.
+        # Separate locks let one request embed while another queries the index.
+        with self._embed_lock:
+            dense_query = self._dense.run(text=query)["embedding"]
+        # Plain queries grouped here: local mode's group_by costs several times more, and
+        # a unit has ~1.1 chunks on average, so 3x candidates keep `candidates` units.
+        limit = candidates * 3
         with self._lock:
             opened = self.index.get()
-            dense_query = self._dense.run(text=query)["embedding"]
             dense = opened.dense.run(
-                query_embedding=dense_query,
-                filters=haystack_filters,
-                top_k=candidates,
-                group_by="meta.unit_id",
-                group_size=1,
+                query_embedding=dense_query, filters=haystack_filters, top_k=limit
             )["documents"]
             sparse = (
                 opened.sparse.run(
-                    query_sparse_embedding=sparse_query,
-                    filters=haystack_filters,
-                    top_k=candidates,
-                    group_by="meta.unit_id",
-                    group_size=1,
+                    query_sparse_embedding=sparse_query, filters=haystack_filters, top_k=limit
                 )["documents"]
                 if sparse_query.indices
                 else []
             )
+        dense, sparse = _best_per_unit(dense, candidates), _best_per_unit(sparse, candidates)
         fusion = self.fusion if weights is None else WeightedScoreFusion(*weights)
         fused = fusion.run(dense=dense, sparse=sparse, top_k=top_k)["documents"]
         query_terms = set(self.analyzer.query_terms(query))
@@ -100,3 +99,18 @@ class Searcher:
 
     def search(self, query: str, filters: Filters | None = None, top_k: int = 10) -> list[Hit]:
         return [r.hit for r in self.retrieve(query, filters, top_k)]
+
+
+def _best_per_unit(documents: list[Document], limit: int) -> list[Document]:
+    """Keep each unit's best chunk (results arrive best first), so one resource or
+    article cannot fill the list with its own pieces."""
+    seen: set[str] = set()
+    out = []
+    for doc in documents:
+        unit = str(doc.meta.get("unit_id", doc.id))
+        if unit not in seen:
+            seen.add(unit)
+            out.append(doc)
+            if len(out) == limit:
+                break
+    return out
