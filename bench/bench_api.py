@@ -158,11 +158,19 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(data_dir: Path, port: int, log_path: Path) -> subprocess.Popen[bytes]:
+def start_server(
+    data_dir: Path, port: int, log_path: Path, torch_threads: int | None
+) -> subprocess.Popen[bytes]:
     log = log_path.open("wb")
+    env = dict(os.environ)
+    if torch_threads:
+        env["OMP_NUM_THREADS"] = str(torch_threads)  # read by torch at import
+    else:
+        env["OMP_NUM_THREADS"] = str(os.cpu_count() or 1)  # torch's default, not run_server's
     process = subprocess.Popen(
         [sys.executable, "-c", SERVER_CODE, str(data_dir), str(port)],
         cwd=PROJECT_DIR,
+        env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -249,7 +257,18 @@ def main() -> None:
     parser.add_argument(
         "--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "concerta-bench"
     )
+    parser.add_argument(
+        "--torch-threads",
+        type=int,
+        default=1,
+        help="torch intra-op threads in both processes (0: torch's own choice); "
+        "`concerta serve` uses 1 unless OMP_NUM_THREADS is set",
+    )
     args = parser.parse_args()
+    if args.torch_threads:
+        import torch
+
+        torch.set_num_threads(args.torch_threads)
 
     load_before = os.getloadavg()
     questions = load_questions(args.questions)
@@ -261,7 +280,7 @@ def main() -> None:
 
     port = free_port()
     log_path = args.data_dir / "bench-server.log"
-    server = start_server(args.data_dir, port, log_path)
+    server = start_server(args.data_dir, port, log_path, args.torch_threads)
     http_rows = []
     try:
         base = f"http://127.0.0.1:{port}"
@@ -290,6 +309,7 @@ def main() -> None:
         },
         "embedding_model": settings.embedding_model,
         "llm": bool(settings.llm_base_url),
+        "torch_threads": args.torch_threads,
         "questions": str(args.questions),
         "floor": floor,
         "http": http_rows,
