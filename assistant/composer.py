@@ -203,8 +203,14 @@ class AnswerComposer:
             doc_title = hit.metadata.get("doc_title") or hit.source
             if hit.kind == "faq":
                 head = f"Segons les preguntes freqüents («{hit.article}») [{n}]:"
+            elif hit.article:
+                article = "la" if hit.article.lower().startswith("disposició") else "l'"
+                space = " " if article == "la" else ""
+                head = f"Segons {article}{space}**{hit.title}** del {doc_title} [{n}]:"
+            elif hit.title and hit.title != doc_title:
+                head = f"Segons «{hit.title}» ({doc_title}) [{n}]:"
             else:
-                head = f"Segons l'**{hit.title}** del {doc_title} [{n}]:"
+                head = f"Segons el document «{doc_title}» [{n}]:"
             if n == 1:
                 blocks.append(f"{head}\n«{passage}»")
             else:
