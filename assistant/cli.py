@@ -26,7 +26,8 @@ os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 app = typer.Typer(
     help="Concerta: assistant i cercador del Pla XGL.", no_args_is_help=True, add_completion=False
 )
-out = Console()
+# Tables stay readable when the output is a file or a pipe (rich would assume 80 columns).
+out = Console(width=None if sys.stdout.isatty() else 130)
 err = Console(stderr=True)
 DEFAULT_QUESTIONS = Path(__file__).resolve().parents[1] / "data" / "questions-dev.jsonl"
 
