@@ -276,8 +276,10 @@ def test_kill_9_mid_run_leaves_the_published_index_intact(
     ingest(settings, corpus)
     published = pointer(settings)
     before = indexed(settings)
-    # A large change so that the run spends seconds embedding.
+    # A large change (141 resources and 4 regulations added) so that the run spends
+    # seconds embedding.
     shutil.copy(SAMPLE_DIR / "cataleg" / "cataleg-2022.jsonl", corpus / "cataleg-mini.jsonl")
+    shutil.copytree(SAMPLE_DIR / "normativa", corpus / "normativa")
     versions_dir = settings.qdrant_dir / "versions"
 
     child = subprocess.Popen(
@@ -299,7 +301,7 @@ def test_kill_9_mid_run_leaves_the_published_index_intact(
         with pytest.raises(IngestLockedError):
             ingest(settings, corpus)
         assert time.monotonic() - start < 5
-        time.sleep(0.5)
+        time.sleep(0.3)
         assert child.poll() is None, "the run finished before it could be killed"
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=30)
@@ -326,7 +328,7 @@ def test_kill_9_mid_run_leaves_the_published_index_intact(
 
     # The next run succeeds, publishes the change and removes the leftover.
     report = ingest(settings, corpus)
-    assert counts(report) == (141, 0, 6, 0, 0)
+    assert counts(report) == (145, 0, 6, 0, 0)
     assert pointer(settings) != published
     assert not any(p.name.endswith(".tmp") for p in versions_dir.iterdir())
     assert len([d for d in indexed(settings) if d.startswith("recurs:")]) == 144
