@@ -114,8 +114,9 @@ class ConversationStore:
         answer: str,
         grounded: bool,
         sources: list[Hit],
+        turn_id: str | None = None,
     ) -> str:
-        turn_id = uuid.uuid4().hex
+        turn_id = turn_id or uuid.uuid4().hex
         payload = json.dumps([h.model_dump() for h in sources], ensure_ascii=False)
         with self._lock:
             self._db.execute(

@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 import re
 import threading
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -182,7 +183,8 @@ class AssistantService:
         cid = store.ensure(conversation_id)
         history = store.history(cid)
         plan = self._plan(question, parsed, history)
-        yield StreamEvent(event="start", data={"conversation_id": cid})
+        message_id = uuid.uuid4().hex
+        yield StreamEvent(event="start", data={"conversation_id": cid, "message_id": message_id})
         text, cited, grounded = plan.composed.text, plan.composed.cited, plan.grounded
         if self.llm is not None and grounded:
             llm_text = yield from self._llm_stream(question, plan, history)
@@ -193,7 +195,7 @@ class AssistantService:
         else:
             for piece in _pieces(text):
                 yield StreamEvent(event="delta", data={"text": piece})
-        message_id = store.add_turn(cid, question, plan.search_query, text, grounded, cited)
+        store.add_turn(cid, question, plan.search_query, text, grounded, cited, turn_id=message_id)
         answer = Answer(
             answer=text,
             grounded=grounded,
