@@ -152,17 +152,7 @@ class IndexVersions:
 
     def open_store(self, version: str, embedding_dim: int) -> QdrantDocumentStore:
         """A document store on one version (created empty if new)."""
-        common: dict[str, Any] = {
-            "embedding_dim": embedding_dim,
-            "use_sparse_embeddings": True,
-            "sparse_idf": True,
-            "similarity": "cosine",
-            "progress_bar": False,
-            "write_batch_size": self.settings.qdrant.write_batch_size,
-            # Local mode ignores payload indexes (and warns); a server uses them.
-            "payload_fields_to_index": PAYLOAD_INDEXES if self.is_server else None,
-            "wait_result_from_api": True,
-        }
+        common = self._store_arguments(embedding_dim)
         if self.is_server:
             api_key = self.settings.qdrant_api_key
             return QdrantDocumentStore(
@@ -173,8 +163,26 @@ class IndexVersions:
                 replication_factor=self.settings.qdrant.replication_factor,
                 **common,
             )
-        folder = self.root / "versions" / version
-        return QdrantDocumentStore(path=str(folder), index=self.collection, **common)
+        return self.open_store_at(self.root / "versions" / version, embedding_dim)
+
+    def open_store_at(self, folder: Path, embedding_dim: int) -> QdrantDocumentStore:
+        """A local-mode store on any folder holding a version (e.g. a private copy)."""
+        return QdrantDocumentStore(
+            path=str(folder), index=self.collection, **self._store_arguments(embedding_dim)
+        )
+
+    def _store_arguments(self, embedding_dim: int) -> dict[str, Any]:
+        return {
+            "embedding_dim": embedding_dim,
+            "use_sparse_embeddings": True,
+            "sparse_idf": True,
+            "similarity": "cosine",
+            "progress_bar": False,
+            "write_batch_size": self.settings.qdrant.write_batch_size,
+            # Local mode ignores payload indexes (and warns); a server uses them.
+            "payload_fields_to_index": PAYLOAD_INDEXES if self.is_server else None,
+            "wait_result_from_api": True,
+        }
 
     def write_manifest(self, version: str, manifest: IndexManifest) -> None:
         if self.is_server:

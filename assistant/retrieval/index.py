@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+import shutil
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from haystack_integrations.components.retrievers.qdrant import (
     QdrantEmbeddingRetriever,
@@ -14,6 +17,7 @@ from haystack_integrations.components.retrievers.qdrant import (
 from haystack_integrations.document_stores.qdrant import QdrantDocumentStore
 
 from assistant.errors import IndexNotReadyError
+from assistant.retrieval.mirror import VectorMirror
 from index_config import Settings
 from index_config.store import IndexVersions
 
@@ -29,6 +33,9 @@ class OpenIndex:
     dense: QdrantEmbeddingRetriever
     sparse: QdrantSparseEmbeddingRetriever
     count: int
+    # Local mode only: the version's vectors in memory (see mirror.py).
+    mirror: VectorMirror | None = None
+    private_copy: Path | None = None
 
 
 class IndexHandle:
@@ -81,24 +88,52 @@ class IndexHandle:
                 manifest.embedding_dim,
                 self.embedding_dim,
             )
-        store = self.versions.open_store(version, self.embedding_dim)
+        store, private_copy = self._open_store(version)
         opened = OpenIndex(
             version=version,
             store=store,
             dense=QdrantEmbeddingRetriever(document_store=store),
             sparse=QdrantSparseEmbeddingRetriever(document_store=store),
             count=store.count_documents(),
+            mirror=None if self.versions.is_server else VectorMirror.load(store),
+            private_copy=private_copy,
         )
         log.info("serving index version %s (%d chunks)", version, opened.count)
         # Requests already running keep the old store for a moment; close the one before.
         for old in self._retired:
-            old.store.close()
+            _close(old)
         self._retired = [self._open] if self._open is not None else []
         self._open = opened
+
+    def _open_store(self, version: str) -> tuple[QdrantDocumentStore, Path | None]:
+        """Open a version; if another process holds its folder (local mode lets one
+        process open it, e.g. `concerta search` while `concerta serve` runs), read a
+        private copy instead: published versions never change."""
+        store = self.versions.open_store(version, self.embedding_dim)
+        if self.versions.is_server:
+            return store, None
+        try:
+            store.count_documents()
+            return store, None
+        except RuntimeError as exc:
+            if "already accessed" not in str(exc):
+                raise
+        copy = Path(tempfile.mkdtemp(prefix="concerta-read-")) / version
+        shutil.copytree(
+            self.versions.version_dir(version), copy, ignore=shutil.ignore_patterns(".lock")
+        )
+        log.info("index version %s is open in another process: reading a private copy", version)
+        return self.versions.open_store_at(copy, self.embedding_dim), copy.parent
 
     def close(self) -> None:
         with self._lock:
             for opened in [*self._retired, self._open]:
                 if opened is not None:
-                    opened.store.close()
+                    _close(opened)
             self._open, self._retired = None, []
+
+
+def _close(opened: OpenIndex) -> None:
+    opened.store.close()
+    if opened.private_copy is not None:
+        shutil.rmtree(opened.private_copy, ignore_errors=True)

@@ -86,18 +86,25 @@ class Searcher:
         # Plain queries grouped here: local mode's group_by costs several times more, and
         # a unit has ~1.1 chunks on average, so 2x candidates keep about `candidates` units.
         limit = candidates * 2
-        with self._lock:
-            opened = self.index.get()
-            dense = opened.dense.run(
-                query_embedding=dense_query, filters=haystack_filters, top_k=limit
-            )["documents"]
+        opened = self.index.get()
+        if opened.mirror is not None:
+            mirror = opened.mirror
+            dense = mirror.dense_search(dense_query, filters, limit)
             sparse = (
-                opened.sparse.run(
-                    query_sparse_embedding=sparse_query, filters=haystack_filters, top_k=limit
-                )["documents"]
-                if sparse_query.indices
-                else []
+                mirror.sparse_search(sparse_query, filters, limit) if sparse_query.indices else []
             )
+        else:
+            with self._lock:
+                dense = opened.dense.run(
+                    query_embedding=dense_query, filters=haystack_filters, top_k=limit
+                )["documents"]
+                sparse = (
+                    opened.sparse.run(
+                        query_sparse_embedding=sparse_query, filters=haystack_filters, top_k=limit
+                    )["documents"]
+                    if sparse_query.indices
+                    else []
+                )
         dense, sparse = _best_per_unit(dense, candidates), _best_per_unit(sparse, candidates)
         fusion = self.fusion if weights is None else WeightedScoreFusion(*weights)
         fused = fusion.run(dense=dense, sparse=sparse, top_k=top_k)["documents"]
