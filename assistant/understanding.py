@@ -57,6 +57,8 @@ _SMALL_TALK = re.compile(
     r"\bque tal\b|com estas|explica(?:'m)? un acudit|qui ets\b|com et dius|"
     r"^(hola|bon dia|bona tarda|bones|gracies|adeu)[!. ]*$"
 )
+# "hi ha" (there is) is not a pronoun pointing back at the previous turn.
+_EXISTENTIAL = re.compile(r"\bhi (ha|han|havia|haura|hauria|hagi|hagues)\b")
 _YEAR = re.compile(r"\b(20\d\d)\b")
 
 
@@ -100,7 +102,7 @@ def understand(question: str, has_history: bool, today: dt.date | None = None) -
     u.follow_up = has_history and (
         bool(re.match(r"^\s*(i|y)\b", text))
         or len(all_words) <= 6
-        or (bool(_ANAPHORA.search(text)) and len(all_words) <= 14)
+        or (bool(_ANAPHORA.search(_EXISTENTIAL.sub(" ", text))) and len(all_words) <= 14)
     )
     return u
 

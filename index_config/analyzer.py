@@ -28,6 +28,7 @@ _ELISION = re.compile(r"\b([ldsnmt])'(?=[a-zà-ÿh])", re.IGNORECASE)
 _ENCLITIC = re.compile(r"(?<=[a-zà-ÿ])'(ns|n|l|ls|s|m|t|hi|ho)\b", re.IGNORECASE)
 # Form and programme codes keep their hyphen so "C4-005" is one token.
 _CODE = re.compile(r"\b([a-z]+\d+)-(\d+)\b", re.IGNORECASE)
+_DOT_PUNT_VOLAT = re.compile(r"(?<=[a-zà-ÿ]l)\.(?=l[a-zà-ÿ])|(?<=[A-ZÀ-Ý]L)\.(?=L[A-ZÀ-Ý])")
 _TOKEN = re.compile(r"[0-9a-zà-ÿ]+", re.IGNORECASE)
 
 
@@ -122,6 +123,8 @@ class CatalanAnalyzer:
         text = _CODE.sub(r"\1\2", text)
         text = _ELISION.sub(r"\1 ", text)
         text = _ENCLITIC.sub(r" \1", text)
+        # The punt volat typed as a full stop (col.lectiu) must not split the word.
+        text = _DOT_PUNT_VOLAT.sub("", text)
         text = text.replace("·", "").replace("ŀ", "l")
         stop = _stopwords()
         out = []

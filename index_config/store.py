@@ -65,7 +65,8 @@ class IndexManifest:
 
 
 def _new_version_name() -> str:
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+    # Microseconds: versions published within one second must still sort by age.
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
     return f"v{stamp}-{uuid.uuid4().hex[:6]}"
 
 
@@ -222,6 +223,10 @@ class IndexVersions:
             return working
         final = working.removesuffix(".tmp")
         os.replace(self.version_dir(working), self.version_dir(final))
+        # Publication order, for prune: names alone cannot order versions made within
+        # one clock tick.
+        with open(self.root / "PUBLISHED", "a", encoding="utf-8") as log:
+            log.write(final + "\n")
         tmp_pointer = self.pointer.with_name(f"CURRENT.{os.getpid()}.tmp")
         tmp_pointer.write_text(final + "\n", encoding="utf-8")
         with open(tmp_pointer, "rb") as fh:
@@ -248,8 +253,13 @@ class IndexVersions:
         if not versions_dir.is_dir():
             return
         current = self.current()
-        finished = sorted(p.name for p in versions_dir.iterdir() if not p.name.endswith(".tmp"))
-        keep_set = set(finished[-keep:]) | ({current} if current else set())
+        try:
+            published = (self.root / "PUBLISHED").read_text(encoding="utf-8").split()
+        except FileNotFoundError:
+            published = []
+        keep_set = set(published[-keep:]) | ({current} if current else set())
+        if len(published) > 100:  # keep the log short
+            (self.root / "PUBLISHED").write_text("\n".join(published[-keep:]) + "\n", "utf-8")
         for path in versions_dir.iterdir():
             if path.name not in keep_set:
                 shutil.rmtree(path, ignore_errors=True)

@@ -85,7 +85,9 @@ def resolve(sources: list[str]) -> tuple[list[str], list[SourceItem], list[Sourc
                 items.append(SourceItem(str(file), file.name, file.suffix.lower()))
         else:
             failures.append(SourceFailure(source, "no such file or directory"))
-    return scopes, items, failures
+    # A file given on its own and inside a folder too is one item.
+    unique = list({item.key: item for item in items}.values())
+    return scopes, unique, failures
 
 
 def read_item(item: SourceItem, timeout: float = 30.0) -> tuple[bytes, str]:

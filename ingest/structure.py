@@ -51,7 +51,7 @@ def _classify_heading(text: str) -> tuple[str, str | None, str] | None:
         match = regex.match(stripped)
         if match:
             label = re.sub(r"\s+", " ", match.group(1)).strip()
-            label = label[0].upper() + label[1:]
+            label = label[0].upper() + label[1:].lower()  # "ARTICLE 3" -> "Article 3"
             if regex is PROVISION_RE and not match.group(2).strip() and len(label.split()) == 2:
                 return "chapter", None, stripped  # "Disposició addicional" groups provisions
             return kind, label, match.group(2).strip()

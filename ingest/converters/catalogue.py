@@ -74,7 +74,10 @@ def application_window(record: CatalogueRecord) -> str:
     if record.sollicitud_tot_l_any or record.termini_sollicitud is None:
         return f"Es pot sol·licitar durant tot l'any {record.any}"
     w = record.termini_sollicitud
-    return f"Del {_fmt_date(w.inici)} al {_fmt_date(w.fi)}"
+    # "De l'1 de febrer ... a l'11 de març": the article elides before 1 and 11.
+    start = f"De l'{_fmt_date(w.inici)}" if w.inici.day in (1, 11) else f"Del {_fmt_date(w.inici)}"
+    end = f"a l'{_fmt_date(w.fi)}" if w.fi.day in (1, 11) else f"al {_fmt_date(w.fi)}"
+    return f"{start} {end}"
 
 
 def render_content(r: CatalogueRecord) -> str:

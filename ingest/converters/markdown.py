@@ -55,4 +55,7 @@ class TextConverter:
         blocks = [Block(p) for p in paragraphs if p]
         if not blocks:
             raise ConversionError("empty text file")
+        # A short first paragraph is the title: a heading, not body text repeated.
+        if len(blocks) > 1 and len(blocks[0].text) <= 120:
+            blocks[0] = Block(blocks[0].text, level=1)
         return blocks[0].text[:120], blocks

@@ -12,7 +12,8 @@ from pypdf.errors import PdfReadError
 from ingest.converters.base import ConversionError, normalise_text
 from ingest.structure import Block, _classify_heading
 
-_LIST_ITEM = re.compile(r"^(\d+\.|[a-z]\.|[a-z]\)|\d+\)|[-•·])\s")
+# List items: "1. ", "a. ", "b) ", "- " (not years: "2020. Hi van...").
+_LIST_ITEM = re.compile(r"^(\d{1,2}\.|[a-z]\.|[a-z]\)|\d{1,2}\)|[-•·])\s")
 
 
 def _repeated_lines(pages: list[list[str]]) -> set[str]:
@@ -41,6 +42,36 @@ def _join_hyphenated(lines: list[str], vocabulary: set[str]) -> list[str]:
                 out[-1] = out[-1] + line
             continue
         out.append(line)
+    return out
+
+
+def _merge_wrapped_headings(lines: list[str], title: str) -> list[str]:
+    """Join a heading that wraps onto the next line ("... Meses de" + "concertació"), and
+    the document title when it spans several lines."""
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if title and line != title and title.startswith(line):
+            j, joined = i, line
+            while j + 1 < len(lines) and title.startswith(f"{joined} {lines[j + 1]}"):
+                j += 1
+                joined = f"{joined} {lines[j]}"
+            if joined == title:
+                out.append(title)
+                i = j + 1
+                continue
+        if (
+            _classify_heading(line)
+            and not line.endswith((".", ":", ";"))
+            and i + 1 < len(lines)
+            and lines[i + 1][:1].islower()
+        ):
+            out.append(f"{line} {lines[i + 1]}")
+            i += 2
+            continue
+        out.append(line)
+        i += 1
     return out
 
 
@@ -83,7 +114,7 @@ class PdfConverter:
                 blocks.append(Block(" ".join(paragraph)))
                 paragraph.clear()
 
-        for ln in lines:
+        for ln in _merge_wrapped_headings(lines, title):
             if _classify_heading(ln) or ln == title:
                 flush()
                 blocks.append(Block(ln, level=2))
@@ -91,17 +122,21 @@ class PdfConverter:
                 flush()
                 paragraph.append(ln)
             else:
-                # A short line after a paragraph end and followed by text is a bold heading
-                # ("Exposició de motius", "Preàmbul"): no final punctuation, capitalised.
+                # A short line after a paragraph end (or the title) and followed by text is
+                # a bold heading ("Exposició de motius", "Preàmbul"): capitalised, no final
+                # punctuation.
+                after_break = (
+                    not blocks
+                    or blocks[-1].text == title
+                    or (blocks[-1].level == 0 and blocks[-1].text.endswith((".", ":")))
+                )
                 if (
                     not paragraph
                     and len(ln) < 60
                     and ln[:1].isupper()
                     and not ln.endswith((".", ",", ";", ":"))
-                    and blocks
-                    and blocks[-1].level == 0
-                    and blocks[-1].text.endswith((".", ":"))
-                ) or (not blocks and not paragraph and ln != title):
+                    and after_break
+                ):
                     blocks.append(Block(ln, level=2))
                     continue
                 paragraph.append(ln)

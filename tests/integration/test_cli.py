@@ -26,11 +26,6 @@ pytestmark = pytest.mark.integration
 CONCERTA = Path(sys.executable).parent / "concerta"
 HIT_KEYS = set(Hit.model_fields)
 MINI = Path(__file__).resolve().parents[1] / "data" / "mini"
-FILTER_ERROR_NOT_CAUGHT = pytest.mark.xfail(
-    strict=True,
-    reason="cli.search catches ConcertaError only; FilterError (a ValueError from "
-    "assistant.models) escapes: traceback and exit status 1",
-)
 
 
 @pytest.fixture(scope="module")
@@ -101,12 +96,10 @@ def test_search_table_output(data_dir: Path) -> None:
         pytest.param(
             ["search", "ajuts", "--filter", "color=blau"],
             "Filtre desconegut",
-            marks=FILTER_ERROR_NOT_CAUGHT,
         ),
         pytest.param(
             ["search", "ajuts", "--filter", "obert_a=demà"],
             "Valor de filtre no vàlid",
-            marks=FILTER_ERROR_NOT_CAUGHT,
         ),
         (["search", "ajuts", "--filter", "kind"], "key=value"),
         (["search"], "give a QUERY or --batch FILE"),
@@ -167,11 +160,6 @@ def test_batch_bad_line_is_reported_and_the_others_answered(data_dir: Path, tmp_
     assert "line 2" in result.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_search_batch answers a line whose filters are rejected with the line number "
-    "as id instead of the id the line gave",
-)
 def test_batch_line_with_a_bad_filter_keeps_its_id(data_dir: Path, tmp_path: Path) -> None:
     batch = tmp_path / "batch.jsonl"
     batch.write_text('{"id": "q-7", "query": "ajuts", "filters": {"color": "blau"}}\n', "utf-8")

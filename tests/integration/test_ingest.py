@@ -367,11 +367,6 @@ def test_index_versions_publish_copy_discard_and_prune(settings: Settings) -> No
     assert set(remaining) <= set(newer) and len(remaining) <= 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="version names only have one-second resolution and a random suffix, so prune "
-    "may keep an older version and delete the one published just before the current",
-)
 def test_prune_keeps_the_two_most_recent_versions(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -402,11 +397,6 @@ def test_pointer_to_a_missing_version_means_no_index(settings: Settings) -> None
     assert IndexVersions(settings).current() is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="resolve() does not de-duplicate items: a file given both on its own and "
-    "inside a folder is converted twice and reported as a 'duplicate document id' failure",
-)
 def test_overlapping_sources_are_not_a_failure(settings: Settings, corpus: Path) -> None:
     report = ingest(settings, corpus, corpus / "guia-justificacio.md")
     assert counts(report) == (6, 0, 0, 0, 0)

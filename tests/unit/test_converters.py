@@ -144,11 +144,6 @@ def test_catalogue_record_hash_ignores_key_order() -> None:
     assert first == second
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="application_window writes 'Del 1 de febrer'; Catalan elides before a vowel: "
-    "'De l'1 de febrer' (also l'11)",
-)
 def test_catalogue_window_wording_elides_before_one(catalogue: list[Document]) -> None:
     meta = next(d.meta for d in catalogue if d.meta["codi"] == "22101")
     assert meta["termini"] == "De l'1 de febrer de 2022 al 31 de març de 2022"
@@ -248,11 +243,6 @@ def test_protocol_pdf_articles_and_provisions() -> None:
     assert "ﬁ" not in text and "confiança" in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="PdfConverter keeps only the first line of a heading that wraps onto two lines "
-    "(the document title and 'Disposició addicional primera. ... Meses de / concertació')",
-)
 def test_protocol_pdf_headings_that_wrap_are_joined() -> None:
     chunks = chunks_of(PROTOCOL)
     titles = {c.meta["article"]: c.meta["title"] for c in chunks}
@@ -378,11 +368,6 @@ def test_text_file_paragraphs() -> None:
     assert "\n" not in blocks[1].text  # hard-wrapped lines joined
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="TextConverter returns its first paragraph as both the title and a body block, "
-    "so the title appears twice in the chunk text",
-)
 def test_text_file_title_is_not_repeated_in_its_chunk() -> None:
     (chunk,) = chunks_of(MINI / "nota-informativa.txt")
     assert (chunk.content or "").count("Nota informativa sobre l'Oficina del Pla XGL") == 1

@@ -45,11 +45,6 @@ def test_article_and_provision_headings_are_recognised_by_wording(
     assert sections[0].text == "Text de l'article."
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an all-caps heading keeps its case in the label ('ARTICLE 3'); the Hit "
-    "contract spells it 'Article 3'",
-)
 def test_all_caps_article_heading_gives_the_canonical_label() -> None:
     (section,) = split_sections([b("ARTICLE 3 - DESTINATARIS"), b("Els ajuntaments.")], TITLE)
     assert section.article == "Article 3"

@@ -132,11 +132,6 @@ def test_long_standalone_question_is_not_a_follow_up() -> None:
     assert not understand(question, has_history=True, today=TODAY).follow_up
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_ANAPHORA matches the 'hi' of the existential 'hi ha', so any new question "
-    "of up to 14 words with 'hi ha' is read as a follow-up",
-)
 @pytest.mark.parametrize(
     "question",
     [
