@@ -23,8 +23,6 @@ from index_config import Settings
 
 log = logging.getLogger(__name__)
 
-# Calibrated on the dev set's in-scope vs out-of-scope questions (see README, `concerta eval`).
-MIN_COVERAGE = 0.375
 # A result is listed next to the best one when its fused score is at least this share.
 RELATIVE_CUTOFF = 0.55
 MAX_RESOURCES = 4
@@ -290,7 +288,7 @@ class AssistantService:
                 search_query,
                 [],
             )
-        if coverage.score < MIN_COVERAGE:
+        if coverage.score < self.settings.min_coverage:
             log.info(
                 "refused (coverage %.2f, missing %s): %s",
                 coverage.score,

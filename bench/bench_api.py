@@ -43,7 +43,7 @@ import httpx  # noqa: E402
 from index_config.settings import PROJECT_DIR, Settings  # noqa: E402
 
 RESULTS_DIR = PROJECT_DIR / "bench" / "results"
-DEFAULT_QUESTIONS = PROJECT_DIR.parent / "shared" / "questions-dev.jsonl"
+DEFAULT_QUESTIONS = PROJECT_DIR / "data" / "questions-dev.jsonl"
 SERVER_CODE = (
     "import sys; from pathlib import Path; from index_config import Settings; "
     "from assistant.api import run_server; "

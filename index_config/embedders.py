@@ -18,7 +18,7 @@ from haystack_integrations.components.embedders.sentence_transformers import (
 from index_config.settings import Settings
 
 # Bump when converters or rendering change, so every document is re-processed.
-PIPELINE_VERSION = "2"
+PIPELINE_VERSION = "3"
 
 
 def index_fingerprint(settings: Settings) -> str:

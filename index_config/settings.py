@@ -96,6 +96,9 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     # Where a front end in another process reaches a running `concerta serve`.
     api_url: str | None = None
+    # Refuse when the best source covers less than this share of the question's
+    # informative words (IDF-weighted); calibrated with bench/calibrate_refusal.py.
+    min_coverage: float = 0.375
     # Contact shown when the assistant cannot answer (from the FAQ of the sample corpus).
     contact: str = "l'Oficina del Pla XGL (93 400 10 00, plaxgl@exemple.cat)"
 
