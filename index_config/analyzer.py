@@ -112,6 +112,10 @@ class CatalanAnalyzer:
         self.settings = settings or AnalyzerSettings()
         self._stemmer = Stemmer.Stemmer("catalan")
         self._synonyms = SynonymMap.load()
+        # Documents are analysed again and again (snippets, grounding, passages): cache
+        # per text and per token. Cached results are shared: callers must not mutate them.
+        self._cached_weights = lru_cache(maxsize=50_000)(self._term_weights)
+        self._cached_terms = lru_cache(maxsize=200_000)(self._token_terms)
 
     @property
     def mode(self) -> AnalyzerMode:
@@ -135,7 +139,13 @@ class CatalanAnalyzer:
             out.append(token)
         return out
 
-    def _terms_of(self, token: str) -> list[tuple[str, float]]:
+    def _terms_of(self, token: str) -> tuple[tuple[str, float], ...]:
+        return self._cached_terms(token)
+
+    def _token_terms(self, token: str) -> tuple[tuple[str, float], ...]:
+        return tuple(self._compute_terms(token))
+
+    def _compute_terms(self, token: str) -> list[tuple[str, float]]:
         mode = self.settings.mode
         if token.isdigit() or any(ch.isdigit() for ch in token):
             return [(token, 1.0)]
@@ -148,7 +158,11 @@ class CatalanAnalyzer:
         return [(light_stem(token), 1.0), (stem, self.settings.surface_weight)]
 
     def term_weights(self, text: str) -> dict[str, float]:
-        """Raw term frequencies of a text (documents); floats because of surface+stem."""
+        """Raw term frequencies of a text (documents); floats because of surface+stem.
+        The result is cached and shared: do not mutate it."""
+        return self._cached_weights(text)
+
+    def _term_weights(self, text: str) -> dict[str, float]:
         counts: dict[str, float] = defaultdict(float)
         for token in self.tokens(text):
             for term, weight in self._terms_of(token):
