@@ -315,9 +315,12 @@ def main() -> None:
         "http": http_rows,
     }
     print(markdown(results))
+    load_after = os.getloadavg()[0]
+    busy = max(load_before[0], load_after) > (os.cpu_count() or 1)
     print(
         f"\n{os.cpu_count()} CPUs; 1-minute load average {load_before[0]:.1f} at the start, "
-        f"{os.getloadavg()[0]:.1f} at the end (above the CPU count, numbers are inflated)."
+        f"{load_after:.1f} at the end"
+        + (" (above the CPU count: other work inflated the numbers)." if busy else ".")
     )
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     out = RESULTS_DIR / f"api-{dt.datetime.now():%Y%m%d-%H%M%S}.json"
