@@ -114,13 +114,16 @@ class AnswerComposer:
         ):
             bonus += 1.0
         if re.search(
-            r"quants dies|dies|quant de temps|triga|mesos|cuánto tiempo", q
+            r"quants dies|dies|quant de temps|triga|mesos|termini|cuánto tiempo", q
         ) and _DAYS.search(sentence):
             bonus += 1.0
         if re.search(r"\bqui\b|quién", q) and _ROLE.search(sentence):
             bonus += 1.0
-        if re.search(r"model|formulari|justific", q) and _FORM.search(sentence):
-            bonus += 1.0
+        if _FORM.search(sentence):
+            # Procedures go through a form: officials need its code whenever they ask
+            # how to justify, extend or change something.
+            procedural = r"model|formulari|justific|allarg|ampli|prorrog|modific|com ho|com es"
+            bonus += 1.0 if re.search(procedural, q) else 0.3
         return bonus
 
     def best_passage(
@@ -199,7 +202,10 @@ class AnswerComposer:
         blocks = []
         for n, hit in enumerate(hits, start=1):
             text = str(hit.metadata.get("text") or hit.snippet)
-            passage = self.best_passage(question, text, context=context) or hit.snippet
+            if hit.kind == "faq" and len(text) <= 700:
+                passage = text  # a FAQ answer is written to be read whole
+            else:
+                passage = self.best_passage(question, text, context=context) or hit.snippet
             doc_title = hit.metadata.get("doc_title") or hit.source
             if hit.kind == "faq":
                 head = f"Segons les preguntes freqüents («{hit.article}») [{n}]:"

@@ -259,6 +259,17 @@ class AssistantService:
         if u.open_on and filters.obert_a is None:
             effective = filters.merged(Filters(obert_a=u.open_on))
         retrieved = self.searcher.retrieve(search_query, effective, top_k=30)
+        if context:
+            # A follow-up may turn from a resource to the rules ("...com ho justifiquem?"):
+            # when the question alone points at an article or FAQ entry, follow it, and
+            # keep the resource in focus as related.
+            alone = self.searcher.retrieve(question, effective, top_k=30)
+            if alone and alone[0].hit.kind != "recurs" and retrieved[0].hit.kind == "recurs":
+                own = self.grounding.coverage(
+                    question, [r.document for r in alone[:3]], self._term_stats()
+                )
+                if own.score >= self.settings.min_coverage:
+                    retrieved, search_query = alone, question
         retrieved = self._rerank(retrieved, u, history if u.follow_up else [])
         if not retrieved:
             if u.open_on:
