@@ -57,6 +57,16 @@ class GroundingCheck:
     def _token_terms(self, token: str) -> set[str]:
         return {term for term, _ in self.analyzer._terms_of(token)}
 
+    def mentions(self, token: str, text: str) -> bool:
+        """Whether `text` has the word `token` (any inflection we conflate) or a synonym."""
+        terms = set(self.analyzer.term_weights(text))
+        if self._token_terms(token) & terms:
+            return True
+        return any(
+            set(self.analyzer.term_weights(phrase)) & terms
+            for phrase in self.synonyms.expansions(fold(token))
+        )
+
     def coverage(self, question: str, sources: list[Document], stats: TermStatistics) -> Coverage:
         """The best single source's IDF-weighted share of the question's words."""
         tokens = list(dict.fromkeys(self.analyzer.tokens(question)))

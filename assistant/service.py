@@ -313,6 +313,15 @@ class AssistantService:
         close = [r.hit for r in retrieved if (r.hit.score or 0) >= RELATIVE_CUTOFF * top]
         resources = [h for h in close if h.kind == "recurs"][:MAX_RESOURCES]
         articles = _diverse([h for h in close if h.kind != "recurs"])[:MAX_ARTICLES]
+        if retrieved[0].hit.kind == "recurs" and not self._purpose_exists(u, resources):
+            return Plan(
+                self.composer.refusal(
+                    f"No he trobat cap recurs del Catàleg de serveis per a «{u.named_purpose}»."
+                ),
+                False,
+                search_query,
+                [],
+            )
         if retrieved[0].hit.kind == "recurs":
             extra = [a for a in articles[:1] if (a.score or 0) >= 0.75 * top]
             return Plan(
@@ -332,6 +341,25 @@ class AssistantService:
                 extra_text += f", import: {str(hit.metadata['import']).rstrip('.')}"
             composed = Composed(composed.text + "\n\n" + extra_text + ".", [*composed.cited, hit])
         return Plan(composed, True, search_query, articles)
+
+    def _purpose_exists(self, u: Understanding, resources: list[Hit]) -> bool:
+        """When the question names a support "per a X", one of the resources found must
+        be about X: every informative word of X in its name, keywords or actions."""
+        if not u.named_purpose:
+            return True
+        words = [
+            t
+            for t in self.searcher.analyzer.tokens(u.named_purpose)
+            if t not in self.grounding.fillers and not t.isdigit()
+        ]
+        if not words:
+            return True
+        for hit in resources:
+            m = hit.metadata
+            topic = " ".join([hit.title, *(m.get("etiquetes") or []), *(m.get("actuacions") or [])])
+            if all(self.grounding.mentions(word, topic) for word in words):
+                return True
+        return False
 
     def _rerank(
         self, retrieved: list[Retrieved], u: Understanding, history: list[Turn]

@@ -57,6 +57,12 @@ _SMALL_TALK = re.compile(
     r"\bque tal\b|com estas|explica(?:'m)? un acudit|qui ets\b|com et dius|"
     r"^(hola|bon dia|bona tarda|bones|gracies|adeu)[!. ]*$"
 )
+# "el fons de prestació per al transport escolar": a named kind of support and its purpose.
+# Asking for it presupposes that it exists, which the answer must not confirm blindly.
+_NAMED_SUPPORT = re.compile(
+    r"\b(?:fons de prestacio|fons|ajuts?|subvencio|subvencions|ajudes?)\s+"
+    r"per (?:a |al |als |a la |a les |a l')([a-z0-9' ]{3,40}?)(?=[?.,;!]|$| i | que | de la | del )"
+)
 # "hi ha" (there is) is not a pronoun pointing back at the previous turn.
 _EXISTENTIAL = re.compile(r"\bhi (ha|han|havia|haura|hauria|hagi|hagues)\b")
 _YEAR = re.compile(r"\b(20\d\d)\b")
@@ -78,6 +84,7 @@ class Understanding:
     years: list[int] = field(default_factory=list)
     follow_up: bool = False
     small_talk: bool = False
+    named_purpose: str | None = None
 
 
 def understand(question: str, has_history: bool, today: dt.date | None = None) -> Understanding:
@@ -98,6 +105,11 @@ def understand(question: str, has_history: bool, today: dt.date | None = None) -
     u.facets = [name for name, rx in _FACETS if rx.search(text)]
     u.years = [int(y) for y in _YEAR.findall(text)]
     u.small_talk = bool(_SMALL_TALK.search(text.strip()))
+    named = _NAMED_SUPPORT.search(text)
+    if named:
+        # Shown back to the user: keep their words, without a leading article.
+        purpose = re.sub(r"^(la |el |les |els |l')", "", named.group(1).strip())
+        u.named_purpose = purpose or None
     all_words = re.findall(r"\w+", text)
     u.follow_up = has_history and (
         bool(re.match(r"^\s*(i|y)\b", text))

@@ -162,3 +162,19 @@ def test_small_talk(question: str) -> None:
 )
 def test_questions_with_a_greeting_are_not_small_talk(question: str) -> None:
     assert not understand(question, has_history=False, today=TODAY).small_talk
+
+
+@pytest.mark.parametrize(
+    ("question", "purpose"),
+    [
+        (
+            "On trobo el formulari per acceptar el fons de prestació per al transport escolar?",
+            "transport escolar",
+        ),
+        ("Hi ha subvencions per a l'arranjament de camins?", "arranjament de camins"),
+        ("Hi ha ajuts per a la gent gran?", "gent gran"),
+        ("Hi ha ajuts per posar wifi a la plaça?", None),
+    ],
+)
+def test_a_named_support_and_its_purpose_are_read(question: str, purpose: str | None) -> None:
+    assert understand(question, has_history=False, today=TODAY).named_purpose == purpose
