@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -180,6 +179,3 @@ class CatalanAnalyzer:
                 if term not in weights:
                     weights[term] = self.settings.synonym_weight * min(count, 1.0)
         return weights
-
-    def analyse_all(self, texts: Iterable[str]) -> list[dict[str, float]]:
-        return [self.term_weights(t) for t in texts]

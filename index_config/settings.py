@@ -49,8 +49,6 @@ class RetrievalSettings(BaseModel):
     # Per-model fusion weights, tuned with `concerta eval`; a model not listed gets `default`.
     weights: dict[str, FusionWeights] = Field(default_factory=dict)
     default: FusionWeights = FusionWeights(dense=0.5, sparse=0.5)
-    # Boost for document titles and FAQ questions matching the query (sparse side).
-    max_chunks_per_doc: int = 1
 
     def weights_for(self, model: str) -> FusionWeights:
         return self.weights.get(model, self.default)

@@ -68,7 +68,3 @@ def to_hit(doc: Document, query_terms: set[str], analyzer: CatalanAnalyzer) -> H
         article=meta.get("article"),
         metadata=public,
     )
-
-
-def full_text(doc: Document) -> str:
-    return doc.content or ""

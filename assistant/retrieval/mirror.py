@@ -11,7 +11,6 @@ tests/integration/test_mirror.py checks it returns what Qdrant returns. A Qdrant
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 from typing import Any
 
@@ -124,8 +123,3 @@ class VectorMirror:
             return []
         scores = np.asarray(self.sparse @ query).ravel()
         return self._top(scores, self._mask(filters), limit, positive=True)
-
-
-def idf_formula(df: int, n: int) -> float:
-    """Qdrant's sparse IDF (kept here for tests and readers)."""
-    return math.log((n - df + 0.5) / (df + 0.5) + 1)
