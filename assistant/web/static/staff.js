@@ -8,11 +8,14 @@
 
   var form = document.getElementById("search-form");
   var query = document.getElementById("q");
-  var button = document.getElementById("search-button");
   var status = document.getElementById("status");
   var list = document.getElementById("result-list");
   var FILTERS = ["kind", "tipologia", "area", "destinataris"];
   var KIND_LABELS = { recurs: "Recurs del catàleg", normativa: "Normativa", faq: "Pregunta freqüent" };
+  // Only the newest search may draw: a filter change and a click on Cerca can both start
+  // one, and an older response must never replace a newer one.
+  var latest = 0;
+  var inFlight = null;
 
   function el(tag, className, text) {
     var node = document.createElement(tag);
@@ -140,13 +143,17 @@
     }
     var filters = readFilters();
     syncAddress(q, filters);
-    button.disabled = true;
+    var seq = ++latest;
+    if (inFlight) inFlight.abort();
+    var controller = typeof AbortController === "function" ? new AbortController() : null;
+    inFlight = controller;
     list.setAttribute("aria-busy", "true");
     showStatus("Cercant…", false);
     fetch("/api/search", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ query: q, top_k: 20, filters: filters })
+      body: JSON.stringify({ query: q, top_k: 20, filters: filters }),
+      signal: controller ? controller.signal : undefined
     }).then(function (response) {
       return response.json().catch(function () { return {}; }).then(function (body) {
         if (!response.ok) {
@@ -156,17 +163,20 @@
         return body.results || [];
       });
     }).then(function (results) {
+      if (seq !== latest) return;
       list.textContent = "";
       results.forEach(function (hit) { list.appendChild(card(hit)); });
       showStatus(results.length === 0 ? "No s'ha trobat cap resultat. Prova amb altres paraules o treu algun filtre." :
         results.length === 1 ? "1 resultat." : results.length + " resultats.", false);
     }).catch(function (error) {
+      if (seq !== latest) return; // aborted or overtaken by a newer search
       list.textContent = "";
       var message = error instanceof TypeError ?
         "No s'ha pogut connectar amb el servidor. Torna-ho a provar." : error.message;
       showStatus(message, true);
     }).then(function () {
-      button.disabled = false;
+      if (seq !== latest) return;
+      inFlight = null;
       list.removeAttribute("aria-busy");
     });
   }
