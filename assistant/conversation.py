@@ -31,7 +31,8 @@ CREATE TABLE IF NOT EXISTS turns (
     answer TEXT NOT NULL,
     grounded INTEGER NOT NULL,
     sources TEXT NOT NULL,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    refusal_reason TEXT
 );
 CREATE INDEX IF NOT EXISTS turns_by_conversation ON turns(conversation_id, created_at);
 CREATE TABLE IF NOT EXISTS feedback (
@@ -66,7 +67,14 @@ class ConversationStore:
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
+        self._migrate()
         self._lock = threading.Lock()
+
+    def _migrate(self) -> None:
+        """Add columns that files written by earlier versions lack."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(turns)")}
+        if "refusal_reason" not in columns:
+            self._db.execute("ALTER TABLE turns ADD COLUMN refusal_reason TEXT")
 
     def close(self) -> None:
         with self._lock:
@@ -115,12 +123,15 @@ class ConversationStore:
         grounded: bool,
         sources: list[Hit],
         turn_id: str | None = None,
+        refusal_reason: str | None = None,
     ) -> str:
         turn_id = turn_id or uuid.uuid4().hex
         payload = json.dumps([h.model_dump() for h in sources], ensure_ascii=False)
         with self._lock:
             self._db.execute(
-                "INSERT INTO turns VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO turns (id, conversation_id, question, search_query, answer, "
+                "grounded, sources, created_at, refusal_reason) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     turn_id,
                     conversation_id,
@@ -130,6 +141,7 @@ class ConversationStore:
                     int(grounded),
                     payload,
                     _now(),
+                    refusal_reason,
                 ),
             )
         return turn_id

@@ -38,6 +38,9 @@ class Answer(BaseModel):
     sources: list[Hit]
     conversation_id: str
     message_id: str | None = None
+    # Why the assistant did not answer (None when grounded): a short English code for
+    # operators and metrics, e.g. "no_evidence", "out_of_period", "small_talk".
+    refusal_reason: str | None = None
 
 
 class FilterError(ValueError):
