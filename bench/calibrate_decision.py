@@ -10,8 +10,9 @@ only, prints the weights, the trade-off curve (threshold -> in-scope answered / 
 refused) on the tuning half and, at the chosen threshold, both halves. With --write the
 weights and threshold go into index_config/default.yaml (`ask.decision`).
 
-The threshold is chosen on leave-one-out probabilities of the tuning half: it maximises
-answered + refused, ties to the higher share answered. Questions refused before the model (years, codes, named supports,
+The threshold is chosen on leave-one-out probabilities of the tuning half: the one whose
+worse margin to the targets (in-scope answered 0.92, out-of-scope refused 0.88) is largest,
+ties to the higher share answered. Questions refused before the model (years, codes, named supports,
 injection, small talk) are reported apart: the model never sees them.
 """
 
@@ -41,6 +42,10 @@ FILES = [
     PROJECT_DIR / "data" / "questions-dev2.jsonl",
 ]
 MODEL_REASONS = {None, "no_evidence"}
+# The targets of the issue "Answers that hold on questions nobody tuned for": the chosen
+# threshold is the one that stays furthest above the lower of the two.
+TARGET_ANSWERED = 0.92
+TARGET_REFUSED = 0.88
 
 
 def collect(service: AssistantService, questions: list[Question]) -> list[dict[str, Any]]:
@@ -154,12 +159,13 @@ def main() -> None:
         print(f"| {name} | {value:.3f} |")
     print("\nTrade-off on the tuning half (all turns; refusals before the model count as such):\n")
     print("| threshold | in-scope answered | out-of-scope refused |\n|---:|---:|---:|")
-    best = (0.0, 0.0, 0.5)
+    best = (-9.0, 0.0, 0.5)
     for threshold in np.round(np.arange(0.05, 0.96, 0.025), 3):
         a, b = rates(tune_all, p, float(threshold))
-        print(f"| {threshold:.2f} | {a:.3f} | {b:.3f} |")
-        if (a + b, a) > (best[0], best[1]):
-            best = (a + b, a, float(threshold))
+        print(f"| {threshold:.3f} | {a:.3f} | {b:.3f} |")
+        margin = min(a - TARGET_ANSWERED, b - TARGET_REFUSED)
+        if (margin, a) > (best[0], best[1]):
+            best = (margin, a, float(threshold))
     threshold = best[2]
     print(f"\nChosen threshold {threshold:.2f}:\n")
     print("| half | in-scope answered | out-of-scope refused |\n|---|---:|---:|")

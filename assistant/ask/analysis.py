@@ -116,8 +116,10 @@ def _named_support(folded: str, lexicon: Lexicon) -> tuple[str, str] | None:
         re.escape(k).replace(r"\ ", r"\s+")
         for k in sorted(lexicon.support_links, key=len, reverse=True)
     )
+    # "el recurs del catàleg per construir X": where the support belongs may come first.
     match = re.search(
-        rf"\b({kinds})\s+(?:{links})\s+([a-z0-9' ]{{3,60}}?)(?=[?.,;!:]|$| i | que | amb | on )",
+        rf"\b({kinds})(?:\s+(?:del|de la|de l'|d'|dels)\s*[a-z]+)?\s+(?:{links})\s+"
+        rf"([a-z0-9' ]{{3,60}}?)(?=[?.,;!:]|$| i | que | amb | on )",
         folded,
     )
     if not match:

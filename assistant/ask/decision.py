@@ -30,9 +30,12 @@ RefusalReason = Literal[
 ]
 
 
-# The signals the calibrated model uses (bench/calibrate_decision.py chose them by
-# leave-one-out on the tuning half among all those `features()` offers).
-FEATURES = ("agreement", "dense_gap", "log_sparse", "personal")
+# The signals the calibrated model uses, chosen by leave-one-out on the tuning half among
+# the grounding signals `features()` offers (bench/calibrate_decision.py fits their
+# weights): how much of what the question asks, among the words the index knows, the best
+# source covers; the share of its weight in words no document has; the raw sparse score
+# (rare question words found together); a citizen's first-person wording.
+FEATURES = ("known_coverage", "unknown_share", "log_sparse", "personal")
 
 
 def features(analysis: QueryAnalysis, evidence: Evidence) -> dict[str, float]:
@@ -40,6 +43,7 @@ def features(analysis: QueryAnalysis, evidence: Evidence) -> dict[str, float]:
     more signals that bench/calibrate_decision.py can try)."""
     return {
         "known_coverage": evidence.known_coverage,
+        "topic_coverage": evidence.topic_coverage,
         "dense_top": evidence.dense_top,
         "agreement": float(evidence.agreement),
         "informative": float(min(evidence.informative, 15)),

@@ -51,6 +51,9 @@ class Evidence:
     candidates: int = 0
     # Share of the covered weight among the words the index knows at all.
     known_coverage: float = 0.0
+    # The same share over what the best sources are about (title, keywords, actions), not
+    # everything they mention: a need named in a title is the need they serve.
+    topic_coverage: float = 0.0
     # The best fused result is among the first five of both rankings.
     agreement: bool = False
     informative: int = 0
@@ -62,6 +65,15 @@ class Evidence:
 
 def _doc_text(doc: Document) -> str:
     return f"{doc.meta.get('title', '')} {doc.content or ''}"
+
+
+def _topic_text(doc: Document) -> str:
+    meta = doc.meta
+    parts = [str(meta.get("title") or "")]
+    for name in ("etiquetes", "actuacions"):
+        values = meta.get(name) or []
+        parts.extend(str(v) for v in values if isinstance(values, list))
+    return " ".join(parts)
 
 
 class EvidenceReader:
@@ -222,6 +234,8 @@ class EvidenceReader:
         `dense_units`/`sparse_units`: the unit ids of the two rankings, best first."""
         words = list(tokens if tokens is not None else analysis.informative)
         coverage, missing, unknown, known = self._coverage(words, sources[:3], stats, spelling)
+        topics = [Document(content=_topic_text(d), meta={}) for d in sources[:3]]
+        topic, _, _, _ = self._coverage(words, topics, stats, spelling)
         crowd = list(dense_scores[_CROWD]) or list(dense_scores[1:])
         dense_top = float(dense_scores[0]) if dense_scores else 0.0
         gap = dense_top - (sum(crowd) / len(crowd)) if crowd else 0.0
@@ -257,6 +271,7 @@ class EvidenceReader:
             foreign_unmatched=self.foreign_unmatched(analysis, sources),
             candidates=len(sources),
             known_coverage=known,
+            topic_coverage=topic,
             agreement=bool(top_agrees),
             informative=len(words),
         )
