@@ -83,14 +83,19 @@ def ingest(
 ) -> None:
     """Index sources into Qdrant (idempotent: unchanged skipped, changed replaced, vanished deleted)."""
     from ingest.job import IngestJob, IngestLockedError
+    from ingest.run_status import IngestRun
 
     settings = _settings()
     chosen = list(sources) if sources else settings.resolved_sources()
-    try:
-        report = IngestJob(settings, console=err).run(chosen)
-    except IngestLockedError as exc:
-        _fail(str(exc))
-        return
+    # The run's outcome goes to a status file that the server's /metrics reads.
+    with IngestRun(settings.ingest_status_path) as run:
+        try:
+            report = IngestJob(settings, console=err).run(chosen)
+        except IngestLockedError as exc:
+            run.failed(str(exc))
+            _fail(str(exc))
+            return
+        run.finished(report)
     for failure in report.failures:
         err.print(f"[red]failed[/red] {failure.source}: {failure.reason}")
     out.print(report.summary_line(), highlight=False)
