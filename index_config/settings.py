@@ -80,7 +80,7 @@ class GapSettings(BaseModel):
     # groups merge while their questions are on average closer than this. Calibrated on
     # phrasings of the same need against different needs (tests/unit/test_gaps.py and
     # tests/integration/test_admin.py use the real model).
-    max_distance: float = 0.12
+    max_distance: float = 0.10
     examples: int = 5
     nearest: int = 3
     label_terms: int = 3

@@ -34,7 +34,8 @@ class ApiMetrics:
     """The registry and the counters the API's own code updates."""
 
     def __init__(self, service: Any) -> None:
-        self.registry = CollectorRegistry(auto_describe=True)
+        # No auto_describe: it would read the service and the data folder at start-up.
+        self.registry = CollectorRegistry(auto_describe=False)
         self.requests = Counter(
             "concerta_http_requests",
             "HTTP requests by route template, method and status code.",
@@ -69,14 +70,22 @@ class ServiceCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         settings = self.service.settings
-        yield from _index_metrics(self.service)
-        yield from _answer_metrics(settings.sqlite_path)
-        yield from _llm_metrics(getattr(self.service, "llm", None))
-        yield from _ingest_metrics(settings.ingest_status_path)
+        sections = (
+            lambda: _index_metrics(getattr(self.service, "searcher", None)),
+            lambda: _answer_metrics(settings.sqlite_path),
+            lambda: _llm_metrics(getattr(self.service, "llm", None)),
+            lambda: _ingest_metrics(settings.ingest_status_path),
+        )
+        for section in sections:
+            # One unreadable source must not take the whole scrape (and the rest) down.
+            try:
+                yield from list(section())
+            except Exception:
+                log.exception("metrics: a collector section failed")
 
 
-def _index_metrics(service: Any) -> Iterator[Metric]:
-    handle = service.searcher.index
+def _index_metrics(searcher: Any) -> Iterator[Metric]:
+    handle = getattr(searcher, "index", None)
     opened = handle.peek() if handle is not None else None
     info = GaugeMetricFamily(
         "concerta_index_info", "The index version being served (value 1).", labels=["version"]

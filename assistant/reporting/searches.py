@@ -41,6 +41,10 @@ class SearchLog:
         self._lock = threading.Lock()
 
     def record(self, query: str, filters: dict[str, Any], result_count: int) -> None:
+        if not self.path.exists():
+            # The conversation store creates the file when the service warms up; a
+            # process without one (a test double, a read-only front end) keeps no log.
+            return
         now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         found = result_count > 0
         row = (
@@ -60,7 +64,6 @@ class SearchLog:
             log.warning("could not record a search: %s", exc)
 
     def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(str(self.path), timeout=5, isolation_level=None)
         if not self._ready:
             db.executescript(SCHEMA)
