@@ -265,6 +265,7 @@ def report(
         typer.Option(
             "--from",
             formats=["%Y-%m-%d"],
+            metavar="AAAA-MM-DD",
             help="Primer dia del període, AAAA-MM-DD (per defecte, 30 dies abans del darrer).",
         ),
     ] = None,
@@ -273,6 +274,7 @@ def report(
         typer.Option(
             "--to",
             formats=["%Y-%m-%d"],
+            metavar="AAAA-MM-DD",
             help="Darrer dia del període, AAAA-MM-DD (per defecte, avui).",
         ),
     ] = None,

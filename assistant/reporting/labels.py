@@ -20,9 +20,11 @@ from index_config.analyzer import DATA_DIR, CatalanAnalyzer, fold, light_stem
 
 _WORD = re.compile(r"[0-9a-zà-ÿ·ŀ]+")
 MIN_WORD_CHARS = 3
-# Words nearly every request for support uses: they say that help is asked for, not
-# for what, so they neither name a gap nor take part in grouping questions.
-SUPPORT_WORDS = ("ajut", "ajuts", "subvenció", "subvencions", "finançament", "diners", "podeu")
+# Words of asking for support that query_fillers.txt lacks: they say that help is asked
+# for, not for what, so they neither name a gap nor take part in grouping questions.
+SUPPORT_WORDS = (
+    "ajut", "ajuts", "subvenció", "subvencions", "finançament", "diners", "podeu", "cap",
+)  # fmt: skip
 
 
 @lru_cache(maxsize=1)

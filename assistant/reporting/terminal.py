@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from assistant.models import Hit
 from assistant.reporting.models import Report
 
 REASONS = {
@@ -23,6 +24,14 @@ def _day(value: object) -> str:
     text = str(value)[:10]
     year, month, day = text.split("-")
     return f"{int(day)}/{int(month)}/{year}"
+
+
+def _hit_line(hit: Hit) -> str:
+    if hit.codi:
+        return f"{hit.codi} · {hit.title}"
+    if hit.article and hit.article != hit.title:
+        return f"{hit.article} · {hit.title}"
+    return hit.title
 
 
 def print_report(report: Report, out: Console) -> None:
@@ -64,7 +73,7 @@ def print_report(report: Report, out: Console) -> None:
         show_lines=True,
     )
     for gap in report.gaps:
-        nearest = "\n".join(f"{h.codi or h.article or h.source} · {h.title}" for h in gap.nearest)
+        nearest = "\n".join(_hit_line(h) for h in gap.nearest)
         gaps.add_row(gap.label, str(gap.count), "\n".join(f"«{q}»" for q in gap.examples), nearest)
     out.print(gaps if gaps.row_count else "[dim]Cap necessitat sense resposta.[/dim]")
 
