@@ -37,7 +37,7 @@ def questions_csv(period: Period, turns: Iterable[TurnRecord]) -> str:
                 _cell(turn.question),
                 1 if turn.grounded else 0,
                 turn.reason or "",
-                _cell("; ".join(_source_label(h) for h in turn.sources)),
+                _cell("; ".join(dict.fromkeys(_source_label(h) for h in turn.sources))),
                 "" if turn.rating is None else turn.rating,
                 _cell(turn.comment or ""),
             ]
