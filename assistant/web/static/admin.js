@@ -215,7 +215,8 @@
       ["Preguntes", String(r.questions), plural(r.conversations, "conversa", "converses")],
       ["Amb resposta", String(r.answered), percent(r.answered_rate)],
       ["Sense resposta", String(r.refused), percent(r.refused_rate)],
-      ["Valoracions", r.feedback.up + " útils", r.feedback.down + " no útils"],
+      ["Valoracions", String(r.feedback.up + r.feedback.down),
+        plural(r.feedback.up, "útil", "útils") + ", " + plural(r.feedback.down, "no útil", "no útils")],
       ["Cerques", String(r.searches), plural(r.zero_result_searches.reduce(function (n, s) {
         return n + s.count; }, 0), "sense resultat", "sense resultat")]
     ].forEach(function (item) {
@@ -232,14 +233,15 @@
       }).join(", ") + "." : "";
   }
 
-  function niceMax(value) {
-    if (value <= 4) return 4;
-    var step = Math.pow(10, Math.floor(Math.log10(value)));
-    var candidates = [1, 2, 2.5, 5, 10];
-    for (var i = 0; i < candidates.length; i++) {
-      if (candidates[i] * step >= value) return candidates[i] * step;
+  // An axis of four whole-number steps (questions are counted, never halved).
+  function axisStep(value) {
+    var raw = Math.max(1, value / 4);
+    var power = Math.pow(10, Math.floor(Math.log10(raw)));
+    var steps = [1, 2, 5, 10];
+    for (var i = 0; i < steps.length; i++) {
+      if (steps[i] * power >= raw) return steps[i] * power;
     }
-    return 10 * step;
+    return 10 * power;
   }
 
   function renderChart(days) {
@@ -251,7 +253,8 @@
     var plotH = height - pad.top - pad.bottom;
     var total = days.reduce(function (n, d) { return n + d.questions; }, 0);
     var refused = days.reduce(function (n, d) { return n + d.refused; }, 0);
-    var top = niceMax(days.reduce(function (m, d) { return Math.max(m, d.questions); }, 0));
+    var step = axisStep(days.reduce(function (m, d) { return Math.max(m, d.questions); }, 0));
+    var top = step * 4;
     var busiest = days.reduce(function (best, d) { return d.questions > best.questions ? d : best; },
       { questions: -1 });
 
@@ -268,13 +271,13 @@
 
     var y = function (v) { return pad.top + plotH - (v / top) * plotH; };
     for (var t = 0; t <= 4; t++) {
-      var value = (top / 4) * t;
+      var value = step * t;
       root.appendChild(svg("line", {
         x1: pad.left, x2: width - pad.right, y1: y(value), y2: y(value), "class": "grid"
       }));
       root.appendChild(svg("text", {
         x: pad.left - 6, y: y(value) + 4, "text-anchor": "end", "class": "tick"
-      }, Number.isInteger(value) ? value : value.toFixed(1)));
+      }, value));
     }
     var slot = plotW / Math.max(days.length, 1);
     var barW = Math.max(1, Math.min(28, slot * 0.7));
