@@ -107,7 +107,7 @@ def measure_floor(
 
     embedder = text_embedder(settings)
     embedder.warm_up()
-    dim = int(embedder.embedding_backend.model.get_embedding_dimension() or 0)  # type: ignore[union-attr]
+    dim = int(embedder.embedding_backend.model.get_embedding_dimension() or 0)
     versions = IndexVersions(settings)
     version = versions.current()
     if version is None:
