@@ -15,6 +15,8 @@ from assistant.api.errors import GENERIC_ERROR, json_error
 from assistant.api.metrics import ApiMetrics
 
 REQUEST_ID_HEADER = "X-Request-ID"
+# Any other method a client sends is counted as "other": label values must stay few.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # Operators' logs, in English; never the body (questions are personal data).
 log = logging.getLogger("concerta.requests")
 
@@ -66,7 +68,8 @@ class RequestObserver:
         finally:
             seconds = time.perf_counter() - started
             route = route_label(scope)
-            self.metrics.observe(route, scope["method"], status, seconds)
+            method = scope["method"] if scope["method"] in METHODS else "other"
+            self.metrics.observe(route, method, status, seconds)
             _log_request(scope, route, status, seconds, request_id)
 
 

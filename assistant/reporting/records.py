@@ -50,6 +50,13 @@ class FeedbackRecord:
 
 
 @dataclass
+class FeedbackCounts:
+    up: int = 0
+    down: int = 0
+    listed: list[FeedbackRecord] = field(default_factory=list)
+
+
+@dataclass
 class SearchSummary:
     total: int = 0
     # (query, filters JSON, count, last time), most frequent first.
@@ -88,22 +95,32 @@ class ConversationRecords:
                 _attach_ratings(db, turns, first, after)
         return turns
 
-    def feedback(self, period: Period) -> list[FeedbackRecord]:
-        """Ratings given in the period, newest first, with the question they rate."""
+    def feedback(self, period: Period, limit: int = 100) -> FeedbackCounts:
+        """Ratings given in the period: counts, and the thumbs-down or commented ones
+        (newest first, at most `limit`) with the question they rate."""
         first, after = period.utc_bounds()
         with self._open() as db:
             if db is None or not _has_table(db, "feedback"):
-                return []
+                return FeedbackCounts()
+            counts = dict(
+                db.execute(
+                    "SELECT rating, count(*) FROM feedback "
+                    "WHERE created_at >= ? AND created_at < ? GROUP BY rating",
+                    (first, after),
+                ).fetchall()
+            )
             rows = db.execute(
                 "SELECT conversation_id, message_id, rating, comment, created_at FROM feedback "
-                "WHERE created_at >= ? AND created_at < ? ORDER BY created_at DESC, id DESC",
-                (first, after),
+                "WHERE created_at >= ? AND created_at < ? "
+                "AND (rating = -1 OR trim(coalesce(comment, '')) != '') "
+                "ORDER BY created_at DESC, id DESC LIMIT ?",
+                (first, after, limit),
             ).fetchall()
             items = [FeedbackRecord(*row) for row in rows]
             if _has_table(db, "turns"):
                 for item in items:
                     item.question = _rated_question(db, item)
-        return items
+        return FeedbackCounts(counts.get(1, 0), counts.get(-1, 0), items)
 
     def searches(self, period: Period, limit: int = 50) -> SearchSummary:
         first, after = period.utc_bounds()

@@ -133,11 +133,10 @@ class ReportBuilder:
             return []
 
     def _feedback(self, period: Period) -> FeedbackSummary:
-        rated = self.records.feedback(period)
-        listed = [f for f in rated if f.rating == -1 or (f.comment or "").strip()]
+        rated = self.records.feedback(period, limit=MAX_FEEDBACK_ITEMS)
         return FeedbackSummary(
-            up=sum(f.rating == 1 for f in rated),
-            down=sum(f.rating == -1 for f in rated),
+            up=rated.up,
+            down=rated.down,
             items=[
                 FeedbackItem(
                     created_at=period.local_time(f.created_at),
@@ -146,7 +145,7 @@ class ReportBuilder:
                     question=f.question,
                     conversation_id=f.conversation_id,
                 )
-                for f in listed[:MAX_FEEDBACK_ITEMS]
+                for f in rated.listed
             ],
         )
 
