@@ -401,3 +401,46 @@ def test_an_unexpected_error_still_carries_the_request_id(
     assert response.status_code == 500
     assert response.json()["detail"].startswith("S'ha produït un error inesperat.")
     assert len(response.headers["x-request-id"]) == 32
+
+
+# ---- concerta report -------------------------------------------------------------------
+def test_concerta_report_prints_the_same_report(
+    indexed_settings: Any, assistant_service: AssistantService, tmp_path: Path
+) -> None:
+    """The CLI opens a copy of the session index and a store where questions were asked."""
+    import json
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from assistant.cli import app as cli
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(
+        indexed_settings.qdrant_dir, data_dir / "qdrant", ignore=shutil.ignore_patterns(".lock")
+    )
+    service = operator_service(assistant_service, data_dir)
+    asked = [ANSWERABLE[0], *TOWING]
+    answers = [service.ask(q) for q in asked]
+    service.conversations.close()
+    env = {"CONCERTA_DATA_DIR": str(data_dir), "COLUMNS": "200"}
+
+    as_json = CliRunner().invoke(cli, ["report", "--json"], env=env)
+    assert as_json.exit_code == 0, as_json.output
+    report = json.loads(as_json.stdout)
+    assert report["questions"] == len(asked)
+    assert report["answered"] == sum(a.grounded for a in answers)
+    refused = [q for q, a in zip(asked, answers, strict=True) if not a.grounded]
+    assert sorted(q for g in report["gaps"] for q in g["examples"]) == sorted(refused)
+
+    tables = CliRunner().invoke(cli, ["report"], env=env)
+    assert tables.exit_code == 0, tables.output
+    assert "Xifres del període" in tables.stdout and "Preguntes" in tables.stdout
+    if refused:
+        assert "Necessitats sense resposta" in tables.stdout
+
+    wrong = CliRunner().invoke(
+        cli, ["report", "--from", "2026-12-05", "--to", "2026-12-01"], env=env
+    )
+    assert wrong.exit_code == 2
+    assert "La data inicial ha de ser anterior o igual a la data final." in wrong.output
