@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from assistant.api.logs import JsonFormatter, configure_logging
 from assistant.llm import REFUSAL, LLMAnswerer, LLMError
@@ -109,3 +110,20 @@ def test_question_text_reaches_info_logs_only_when_allowed(allowed: bool, level:
     assert logging.getLogger("assistant.service").level == level
     (handler,) = logging.getLogger().handlers
     assert isinstance(handler.formatter, JsonFormatter)
+
+
+@pytest.mark.parametrize("placeholder", ["changeme", "  Secret ", ""])
+def test_a_placeholder_operator_token_is_refused(placeholder: str) -> None:
+    with pytest.raises(ValueError, match="placeholder secret"):
+        Settings(admin_token=SecretStr(placeholder))
+
+
+def test_operator_settings_that_cannot_work_are_refused() -> None:
+    with pytest.raises(ValueError, match="metrics_require_token needs CONCERTA_ADMIN_TOKEN"):
+        Settings(metrics_require_token=True, admin_token=None)
+    with pytest.raises(ValueError, match="unknown time zone"):
+        Settings(report_timezone="Europe/Vic")
+    settings = Settings(admin_token=SecretStr("a-real-operator-token"), metrics_require_token=True)
+    assert settings.admin_token is not None
+    assert settings.admin_token.get_secret_value() == "a-real-operator-token"
+    assert "a-real-operator-token" not in repr(settings)
