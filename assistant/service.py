@@ -178,7 +178,11 @@ class AssistantService:
             yield StreamEvent(event="delta", data={"text": piece})
         reason = plan.refusal_reason
         if reason:
-            log.info("refused (%s)", reason)
+            # The question itself is personal data: logged only when a setting allows it.
+            if self.settings.log_questions:
+                log.info("refused (%s): %s", reason, question)
+            else:
+                log.info("refused (%s)", reason)
         store.add_turn(
             cid,
             question,

@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -119,6 +119,22 @@ class QdrantSettings(BaseModel):
     write_batch_size: int = 128
 
 
+class GapSettings(BaseModel):
+    """How the operators' report groups refused and thumbs-down questions into gaps."""
+
+    # Average-linkage clustering on cosine distance of the dense query embeddings: two
+    # groups merge while their questions are on average closer than this. Calibrated on
+    # phrasings of the same need against different needs (tests/unit/test_gaps.py and
+    # tests/integration/test_admin.py use the real model).
+    max_distance: float = 0.10
+    examples: int = 5
+    nearest: int = 3
+    label_terms: int = 3
+    # The most recent questions of the period that are clustered (embedding costs ~10 ms
+    # each; a report must stay interactive).
+    max_questions: int = 400
+
+
 class Settings(BaseSettings):
     """Everything that varies between deployments. One instance per process."""
 
@@ -168,7 +184,19 @@ class Settings(BaseSettings):
     # Contact shown when the assistant cannot answer (from the FAQ of the sample corpus).
     contact: str = "l'Oficina del Pla XGL (93 400 10 00, plaxgl@exemple.cat)"
 
-    @field_validator("qdrant_api_key", "llm_api_key", mode="after")
+    # Operators: unset, every operator route (/admin, /api/admin/*) answers 404.
+    admin_token: SecretStr | None = None
+    # /metrics needs the operator token too (Authorization: Bearer ...).
+    metrics_require_token: bool = False
+    # Operators' report: days are counted in this time zone; gap clustering settings.
+    report_timezone: str = "Europe/Madrid"
+    gaps: GapSettings = GapSettings()
+    # Logs: "json" writes one JSON line per request (and per log record).
+    log_format: Literal["text", "json"] = "text"
+    # Privacy: questions are personal data; they reach the logs at INFO only when allowed.
+    log_questions: bool = False
+
+    @field_validator("qdrant_api_key", "llm_api_key", "admin_token", mode="after")
     @classmethod
     def _reject_placeholder_secrets(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and value.get_secret_value().strip().lower() in {
@@ -179,6 +207,25 @@ class Settings(BaseSettings):
         }:
             raise ValueError("placeholder secret: set a real key or leave it unset")
         return value
+
+    @field_validator("report_timezone", mode="after")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"unknown time zone {value!r} (an IANA name, e.g. Europe/Madrid)"
+            ) from exc
+        return value
+
+    @model_validator(mode="after")
+    def _metrics_token_needs_a_token(self) -> Settings:
+        if self.metrics_require_token and self.admin_token is None:
+            raise ValueError("metrics_require_token needs CONCERTA_ADMIN_TOKEN to be set")
+        return self
 
     @classmethod
     def settings_customise_sources(
@@ -204,6 +251,12 @@ class Settings(BaseSettings):
     @property
     def sqlite_path(self) -> Path:
         return self.data_dir / "concerta.sqlite3"
+
+    @property
+    def ingest_status_path(self) -> Path:
+        """The last `concerta ingest` run's summary, written by ingest/run_status.py and
+        read by /metrics (an ingest runs in its own process)."""
+        return self.data_dir / "ingest-status.json"
 
     def resolved_sources(self) -> list[str]:
         """Default sources relative to the project folder, so `concerta ingest` works anywhere."""

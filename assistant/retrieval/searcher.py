@@ -156,6 +156,15 @@ class Searcher:
     def search(self, query: str, filters: Filters | None = None, top_k: int = 10) -> list[Hit]:
         return [r.hit for r in self.retrieve(query, filters, top_k)]
 
+    def embed_query(self, text: str) -> list[float]:
+        """The dense embedding of a text as a query (the operators' report groups
+        questions with it); the same model and prefix as retrieval."""
+        if self.index is None:
+            self.warm_up()
+        with self._embed_lock:
+            embedding: list[float] = self._dense.run(text=text)["embedding"]
+        return embedding
+
 
 def _best_per_unit(documents: list[Document], limit: int) -> list[Document]:
     """Keep each unit's best chunk (results arrive best first), so one resource or
