@@ -5,6 +5,7 @@ mode, the composer and the conversation store are the real ones, on a tiny corpu
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -145,3 +146,20 @@ def test_resource_card_and_open_resources(service: AssistantService) -> None:
     open_codes = {h.codi for h in service.open_resources(on=dt.date(2022, 3, 20))}
     assert open_codes == {"22101", "22133"}
     assert {h.codi for h in service.open_resources(on=dt.date(2022, 3, 1))} == {"22101", "22426"}
+
+
+@pytest.mark.parametrize("allowed", [False, True])
+def test_question_text_reaches_the_logs_only_when_allowed(
+    service: AssistantService, caplog: pytest.LogCaptureFixture, allowed: bool
+) -> None:
+    question = "Com puc demanar la beca de menjador per al meu fill?"
+    service.settings.log_questions = allowed
+    try:
+        with caplog.at_level(logging.INFO, logger="assistant.service"):
+            answer = service.ask(question)
+    finally:
+        service.settings.log_questions = False
+    assert not answer.grounded
+    messages = [r.getMessage() for r in caplog.records if r.name == "assistant.service"]
+    assert any("refused" in m for m in messages)
+    assert any(question in m for m in messages) is allowed
