@@ -73,7 +73,8 @@ class AssistantService:
         return opened is not None and opened.count > 0
 
     def today(self) -> dt.date:
-        return self._today or dt.date.today()
+        """The reference date: fixed by a test, by CONCERTA_TODAY, or today's date."""
+        return self._today or self.settings.today or dt.date.today()
 
     @property
     def _store(self) -> ConversationStore:
@@ -144,10 +145,13 @@ class AssistantService:
         question: str,
         conversation_id: str | None = None,
         filters: dict[str, Any] | None = None,
+        focus: str | None = None,
     ) -> Answer:
-        """Answer a question (a follow-up when conversation_id names an earlier one)."""
+        """Answer a question (a follow-up when conversation_id names an earlier one).
+        `focus`: the code of one resource of the previous answer the question is about
+        (a front end's "which one?" button)."""
         answer: Answer | None = None
-        for event in self.ask_stream(question, conversation_id, filters):
+        for event in self.ask_stream(question, conversation_id, filters, focus):
             if event.event == "sources":
                 answer = Answer.model_validate(event.data)
         assert answer is not None
@@ -158,6 +162,7 @@ class AssistantService:
         question: str,
         conversation_id: str | None = None,
         filters: dict[str, Any] | None = None,
+        focus: str | None = None,
     ) -> Iterator[StreamEvent]:
         """The same answer as events: start, delta..., sources (see StreamEvent)."""
         question = self._validate_question(question)
@@ -165,7 +170,7 @@ class AssistantService:
         store = self._store
         cid = store.ensure(conversation_id)
         history = store.history(cid)
-        plan = self.pipeline.plan(question, parsed, history, self.today())
+        plan = self.pipeline.plan(question, parsed, history, self.today(), focus=focus)
         message_id = uuid.uuid4().hex
         yield StreamEvent(event="start", data={"conversation_id": cid, "message_id": message_id})
         text, cited, grounded = plan.composed.text, plan.composed.cited, plan.grounded
@@ -200,6 +205,7 @@ class AssistantService:
             conversation_id=cid,
             message_id=message_id,
             refusal_reason=reason,
+            choices=plan.choices,
         )
         yield StreamEvent(event="sources", data=answer.model_dump(mode="json"))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -176,6 +177,10 @@ class Settings(BaseSettings):
     llm_model: str = "local-model"
     llm_api_key: SecretStr | None = None
     llm_timeout: float = 20.0
+
+    # The reference date for "open now", `obert_a` defaults, /api/open and answers
+    # (CONCERTA_TODAY=2022-03-01 for demos and tests); unset, today's date.
+    today: dt.date | None = None
 
     # Web front end
     cors_origins: list[str] = Field(default_factory=list)

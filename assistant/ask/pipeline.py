@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from haystack import Document
 
@@ -23,7 +23,7 @@ from assistant.ask.spelling import SpellingMatcher, SpellingSettings
 from assistant.composer import AnswerComposer, Composed, resource_facts_text
 from assistant.conversation import Turn
 from assistant.grounding import TermStatistics
-from assistant.models import Filters, Hit
+from assistant.models import Choice, Filters, Hit
 from assistant.retrieval.searcher import Searcher
 from index_config import Settings
 
@@ -96,6 +96,8 @@ class Plan:
     context: list[Hit]
     analysis: QueryAnalysis
     decision: Decision | None = None
+    # The resources a per-resource follow-up answered for (a front end may offer them).
+    choices: list[Choice] = field(default_factory=list)
 
     @property
     def refusal_reason(self) -> str | None:
@@ -147,7 +149,15 @@ class AskPipeline:
         )
 
     # The whole turn ----------------------------------------------------------------
-    def plan(self, question: str, filters: Filters, history: list[Turn], today: dt.date) -> Plan:
+    def plan(
+        self,
+        question: str,
+        filters: Filters,
+        history: list[Turn],
+        today: dt.date,
+        focus: str | None = None,
+    ) -> Plan:
+        """`focus`: the code of one resource of the previous answer to answer about."""
         profile = self.profile()
         analysis = self.analyse(question, history, today)
         empty = Evidence(0.0, (), 0.0, 0.0, 0.0, 0.0)
@@ -156,6 +166,13 @@ class AskPipeline:
             return self._refusal(analysis, decision, profile, question, [])
 
         candidates = self.search.run(analysis, filters, history, profile.spelling)
+        if focus and history:
+            chosen = [h for h in candidates.focus if h.codi == focus]
+            if chosen:
+                composed = self.composer.follow_up(analysis, chosen, today)
+                if composed is None:
+                    composed = self.composer.resources(analysis, chosen, today)
+                return Plan(composed, True, candidates.search_text, chosen, analysis)
         follow = self._follow_up(analysis, candidates, profile, today)
         if follow is not None:
             return follow
@@ -238,7 +255,14 @@ class AskPipeline:
         ):
             composed = self.composer.follow_up(analysis, focus, today, strict=True)
             if composed is not None:
-                return Plan(composed, True, candidates.search_text, focus, analysis)
+                choices = (
+                    [Choice(codi=h.codi or "", title=h.title) for h in focus if h.codi]
+                    if len(focus) > 1
+                    else []
+                )
+                return Plan(
+                    composed, True, candidates.search_text, focus, analysis, choices=choices
+                )
         if rule_turn is not None:
             evidence = self.read_evidence(analysis, rule_turn, profile)
             decision = decide(analysis, evidence, self.ask.decision, calibrated=False)

@@ -163,3 +163,15 @@ def test_question_text_reaches_the_logs_only_when_allowed(
     messages = [r.getMessage() for r in caplog.records if r.name == "assistant.service"]
     assert any("refused" in m for m in messages)
     assert any(question in m for m in messages) is allowed
+
+
+def test_a_follow_up_after_a_list_offers_the_listed_resources(service: AssistantService) -> None:
+    first = service.ask("Quins ajuts hi ha per a equipaments municipals?")
+    listed = [h.codi for h in first.sources if h.kind == "recurs"]
+    assert len(listed) >= 2
+    follow = service.ask("I l'import?", first.conversation_id)
+    assert [c.codi for c in follow.choices] == listed
+    # Picking one of them ("which one?") answers about that resource alone.
+    picked = service.ask("I l'import?", first.conversation_id, focus=listed[1])
+    assert [h.codi for h in picked.sources] == [listed[1]]
+    assert picked.choices == []
