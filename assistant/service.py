@@ -124,6 +124,18 @@ class AssistantService:
         docs.sort(key=lambda d: (d.meta.get("termini_fi_num") or 0, d.meta.get("codi") or ""))
         return [to_hit(d, set(), self.searcher.analyzer) for d in docs[:limit]]
 
+    def catalogue_resources(self) -> list[Hit]:
+        """Every catalogue resource of the served index, by code (facets, cards, the
+        staff page's timeline of application windows)."""
+        opened = self.searcher.index.get() if self.searcher.index else None
+        if opened is None:
+            return []
+        docs = opened.store.filter_documents(
+            {"field": "meta.kind", "operator": "==", "value": "recurs"}
+        )
+        hits = [to_hit(d, set(), self.searcher.analyzer) for d in docs]
+        return sorted(hits, key=lambda h: h.codi or "")
+
     # Conversation ------------------------------------------------------------------
     def feedback(
         self,

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from assistant.ask.analysis import QueryAnalysis
 from assistant.ask.decision import Decision
 from assistant.ask.lexicon import Lexicon, default_lexicon
+from assistant.cards import ResourceCard, card_for, window_for
 from assistant.composer.passages import PassagePicker, first_sentence, sentences
 from assistant.models import Hit
 from index_config.analyzer import CatalanAnalyzer
@@ -41,42 +42,46 @@ def _clean(value: object) -> str:
 
 
 def window_status(hit: Hit, today: dt.date) -> str:
-    meta = hit.metadata
-    termini = _clean(meta.get("termini"))
-    start, end = meta.get("termini_inici"), meta.get("termini_fi")
-    if not start or not end:
-        return termini
-    opens, closes = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
-    if opens <= today <= closes:
-        state = "obert ara"
-    elif today < opens:
-        state = "encara no s'ha obert"
-    else:
-        state = "ara tancat"
-    return f"{termini} ({state})"
+    """The catalogue's words for the window, after its state on `today` (assistant.cards)."""
+    termini = _clean(hit.metadata.get("termini"))
+    window = window_for(hit.metadata, today)
+    if window.state in ("all_year", "no_application", "unknown"):
+        return termini or window.text
+    if not termini:
+        return window.text
+    return f"{window.text} ({termini[0].lower()}{termini[1:]})"
+
+
+def _contact_line(card: ResourceCard) -> str:
+    """Phones and e-mails of a card as tel:/mailto: links (ours, built from checked values)."""
+    parts = []
+    for contact in card.contacts:
+        label = _clean(contact.label)
+        parts.append(f"[{label}]({contact.href})" if contact.href else label)
+    return ", ".join(parts)
 
 
 def resource_card(hit: Hit, n: int, today: dt.date, lead: str | None = None) -> str:
     """The facts an official needs about one resource, as a bold title and bullet lines."""
-    m = hit.metadata
+    card = card_for(hit, today)
     lines = [f"**{_clean(hit.title)}** (codi {hit.codi}) [{n}]"]
     if lead:
         lines.append(inert(lead))
-    kind = f"{_clean(m.get('tipologia')).capitalize()} · {_clean(m.get('classe'))}"
-    lines.append(f"- Tipus: {kind} · {_clean(m.get('area'))}")
-    who = ", ".join(_clean(w) for w in m.get("destinataris") or [])
+    kind = f"{_clean(card.tipologia).capitalize()} · {_clean(card.classe)}"
+    lines.append(f"- Tipus: {kind} · {_clean(card.area)}")
+    who = ", ".join(_clean(w) for w in card.destinataris)
     if who:
-        lines.append(f"- Qui el pot demanar: {who} ({_clean(m.get('tram_poblacio')).lower()})")
+        lines.append(f"- Qui el pot demanar: {who} ({_clean(card.tram_poblacio).lower()})")
     status = window_status(hit, today)
     if status:
         lines.append(f"- Termini de sol·licitud: {status}")
-    if m.get("import"):
-        amount = f"- Import: {_clean(m['import'])}"
-        if m.get("aportacio_local"):
-            amount += f" · Aportació local: {_clean(m['aportacio_local'])}"
+    if card.import_:
+        amount = f"- Import: {_clean(card.import_)}"
+        if card.aportacio_local:
+            amount += f" · Aportació local: {_clean(card.aportacio_local)}"
         lines.append(amount)
-    contact = ", ".join(_clean(x) for x in (m.get("telefon"), m.get("email")) if x)
-    unit = _clean(m.get("unitat_prestadora"))
+    contact = _contact_line(card)
+    unit = _clean(card.unitat)
     if contact or unit:
         lines.append(f"- Contacte: {unit}{' — ' if unit and contact else ''}{contact}")
     if hit.url:

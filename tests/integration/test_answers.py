@@ -156,4 +156,4 @@ def test_open_now_uses_the_application_window(
     answer = assistant_service.ask("Quins ajuts econòmics podem demanar ara?")
     assert answer.grounded and answer.sources
     assert all(h.kind == "recurs" for h in answer.sources)
-    assert "obert ara" in answer.answer
+    assert "obert fins al" in answer.answer

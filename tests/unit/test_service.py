@@ -60,8 +60,13 @@ def test_a_resource_question_is_answered_with_its_card(service: AssistantService
         answer.answer
     )
     assert "Fins a 20.000 € per ens" in answer.answer
-    # 20 March 2022 lies inside 15 March - 13 May 2022.
-    assert "obert ara" in answer.answer
+    # 20 March 2022 lies inside 15 March - 13 May 2022 (assistant.cards words it).
+    assert (
+        "Termini de sol·licitud: obert fins al 13 de maig de 2022 "
+        "(del 15 de març de 2022 al 13 de maig de 2022)" in answer.answer
+    )
+    assert "[93 400 17 70](tel:+34934001770)" in answer.answer
+    assert "[connectivitat@exemple.cat](mailto:connectivitat@exemple.cat)" in answer.answer
     assert answer.message_id and answer.conversation_id
 
 

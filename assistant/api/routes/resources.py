@@ -1,4 +1,6 @@
-"""Catalogue look-ups and conversation reset, used by the Telegram bot out of process."""
+"""The catalogue for front ends: resource cards, facets, the reference date, open windows,
+and the conversation reset. Window states come from assistant.cards, against the service's
+reference date (CONCERTA_TODAY or today)."""
 
 from __future__ import annotations
 
@@ -6,18 +8,90 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel
 
 from assistant.api.deps import ServiceDep
 from assistant.api.errors import CatalanHTTPException
 from assistant.api.schemas import SearchResponse
+from assistant.cards import (
+    Facets,
+    ReferenceDate,
+    ResourceCard,
+    WindowState,
+    by_window,
+    card_for,
+    facets_of,
+    matches,
+    reference_date,
+)
 from assistant.models import Hit
+from assistant.service import AssistantService
 
 router = APIRouter(prefix="/api", tags=["catàleg"])
+
+MAX_CARDS = 200
+
+
+class CardsResponse(BaseModel):
+    reference_date: ReferenceDate
+    cards: list[ResourceCard]
+
+
+def _reference(service: AssistantService) -> ReferenceDate:
+    return reference_date(service.today(), fixed=service.settings.today is not None)
+
+
+@router.get("/reference-date", response_model=ReferenceDate)
+def reference(service: ServiceDep) -> ReferenceDate:
+    """The date that «obert ara», /api/open, the cards and the answers use."""
+    return _reference(service)
+
+
+@router.get("/facets", response_model=Facets)
+def facets(service: ServiceDep) -> Facets:
+    """The catalogue's areas, typologies, classes and recipients in the index, with counts."""
+    return facets_of(service.catalogue_resources())
+
+
+@router.get("/cards", response_model=CardsResponse, response_model_by_alias=True)
+def cards(
+    service: ServiceDep,
+    codi: Annotated[list[str] | None, Query(description="Codis dels recursos.")] = None,
+    area: str | None = None,
+    tipologia: str | None = None,
+    classe: str | None = None,
+    destinataris: str | None = None,
+    state: Annotated[
+        list[WindowState] | None,
+        Query(description="Estat del termini a la data de referència (open, upcoming...)."),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_CARDS)] = MAX_CARDS,
+) -> CardsResponse:
+    """Resource cards with their application window on the reference date. With `codi`,
+    those resources in that order; otherwise the whole catalogue (open first, then those
+    opening soonest), narrowed by the filters."""
+    today = service.today()
+    if codi:
+        if len(codi) > MAX_CARDS or any(not c.isdigit() or len(c) != 5 for c in codi):
+            raise CatalanHTTPException(
+                status_code=422, detail="Els codis dels recursos són de cinc xifres."
+            )
+        hits = [hit for c in dict.fromkeys(codi) if (hit := service.resource(c)) is not None]
+        found = [card_for(hit, today) for hit in hits]
+    else:
+        found = by_window([card_for(hit, today) for hit in service.catalogue_resources()])
+    wanted = {"area": area, "tipologia": tipologia, "classe": classe, "destinataris": destinataris}
+    chosen = [
+        card
+        for card in found
+        if matches(card, wanted) and (not state or card.window.state in state)
+    ]
+    return CardsResponse(reference_date=_reference(service), cards=chosen[:limit])
 
 
 @router.get("/resources/{codi}", response_model=Hit, responses={404: {}})
 def resource(codi: str, service: ServiceDep) -> Hit:
-    """The full card of one catalogue resource by its code."""
+    """The full record of one catalogue resource by its code."""
     hit = service.resource(codi.strip())
     if hit is None:
         raise CatalanHTTPException(
@@ -29,11 +103,14 @@ def resource(codi: str, service: ServiceDep) -> Hit:
 @router.get("/open", response_model=SearchResponse)
 def open_resources(
     service: ServiceDep,
-    date: Annotated[dt.date | None, Query(description="AAAA-MM-DD; per defecte, avui.")] = None,
+    date: Annotated[
+        dt.date | None, Query(description="AAAA-MM-DD; per defecte, la data de referència.")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> SearchResponse:
-    """Catalogue resources whose application window contains the date."""
-    return SearchResponse(results=service.open_resources(on=date, limit=limit))
+    """Catalogue resources whose application window contains the date (by default the
+    reference date: CONCERTA_TODAY, or today)."""
+    return SearchResponse(results=service.open_resources(on=date or service.today(), limit=limit))
 
 
 @router.delete("/conversations/{conversation_id}", status_code=204)
