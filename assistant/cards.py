@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field
 
 from assistant.models import Hit
 
@@ -103,7 +103,11 @@ class ResourceCard(BaseModel):
     termini: str | None = None
     window: ApplicationWindow
     # "import" on the wire, as in the catalogue's metadata (a Python keyword here).
-    import_: str | None = Field(default=None, serialization_alias="import")
+    import_: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("import", "import_"),
+        serialization_alias="import",
+    )
     aportacio_local: str | None = None
     contacts: list[ContactLink] = Field(default_factory=list)
     # Where the card comes from, for people (never a file name): "Catàleg de serveis 2022".
@@ -117,6 +121,13 @@ class ReferenceDate(BaseModel):
     date: dt.date
     text: str = Field(description="La data en català: «1 de març de 2022».")
     fixed: bool = Field(description="Cert quan la fixa CONCERTA_TODAY (demostracions, proves).")
+
+
+class CardList(BaseModel):
+    """Cards and the reference date they were computed for (GET /api/cards)."""
+
+    reference_date: ReferenceDate
+    cards: list[ResourceCard]
 
 
 class FacetValue(BaseModel):

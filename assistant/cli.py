@@ -245,7 +245,7 @@ def serve(
 @app.command()
 def bot() -> None:
     """Run the Telegram bot (long polling, or webhook when TELEGRAM_WEBHOOK_URL is set)."""
-    from bots.telegram.app import run_polling
+    from bots.telegram.app import chat_store_in, run_polling
     from bots.telegram.backend import backend_from_settings
     from bots.telegram.settings import BotSettings
 
@@ -255,7 +255,8 @@ def bot() -> None:
         _fail(f"Telegram settings: {exc} (set TELEGRAM_BOT_TOKEN)", 2)
         return
     logging.getLogger().setLevel(logging.INFO)
-    run_polling(backend_from_settings(_settings()), bot_settings)
+    settings = _settings()
+    run_polling(backend_from_settings(settings), bot_settings, chat_store_in(settings.data_dir))
 
 
 @app.command()

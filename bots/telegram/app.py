@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -15,6 +16,7 @@ from telegram.ext import Application
 from bots.telegram import texts
 from bots.telegram.backend import AssistantBackend, InProcessBackend
 from bots.telegram.handlers import ConcertaBot
+from bots.telegram.memory import CHAT_STORE_NAME
 from bots.telegram.redact import protect_token
 from bots.telegram.retry import RetryingRateLimiter
 from bots.telegram.settings import BotSettings
@@ -29,8 +31,16 @@ BOT_DATA_KEY = "concerta"
 BOOTSTRAP_RETRIES = 5  # deleteWebhook / setWebhook at start-up
 
 
-def build_application(backend: AssistantBackend, bot_settings: BotSettings) -> BotApplication:
-    """The configured Application; it closes `backend` when it shuts down."""
+def chat_store_in(data_dir: Path) -> Path:
+    """Where the chat -> conversation map lives: beside the service's SQLite file."""
+    return data_dir / CHAT_STORE_NAME
+
+
+def build_application(
+    backend: AssistantBackend, bot_settings: BotSettings, chat_store: Path | None = None
+) -> BotApplication:
+    """The configured Application; it closes `backend` when it shuts down. `chat_store`:
+    the SQLite file that maps chats to conversations (None keeps the map in memory)."""
     protect_token(bot_settings.bot_token.get_secret_value())
     builder = (
         Application.builder()
@@ -44,7 +54,7 @@ def build_application(backend: AssistantBackend, bot_settings: BotSettings) -> B
     if bot_settings.api_base_url:
         builder = builder.base_url(bot_settings.api_base_url)
     app = builder.build()
-    bot = ConcertaBot(backend, bot_settings)
+    bot = ConcertaBot(backend, bot_settings, chat_store)
     bot.register(app)
     app.bot_data[BOT_DATA_KEY] = bot
     return app
@@ -61,7 +71,9 @@ async def _post_init(app: BotApplication) -> None:
 
 
 async def _post_shutdown(app: BotApplication) -> None:
-    await _concerta(app).backend.aclose()
+    bot = _concerta(app)
+    bot.conversations.close()
+    await bot.backend.aclose()
 
 
 def _concerta(app: BotApplication) -> ConcertaBot:
@@ -84,9 +96,11 @@ def _webhook_arguments(settings: BotSettings) -> dict[str, Any]:
     }
 
 
-def run_polling(backend: AssistantBackend, bot_settings: BotSettings) -> None:
+def run_polling(
+    backend: AssistantBackend, bot_settings: BotSettings, chat_store: Path | None = None
+) -> None:
     """Run the bot until interrupted: long polling, or a webhook if TELEGRAM_WEBHOOK_URL."""
-    app = build_application(backend, bot_settings)
+    app = build_application(backend, bot_settings, chat_store)
     if bot_settings.webhook_url:
         app.run_webhook(**_webhook_arguments(bot_settings))
     else:
@@ -133,15 +147,20 @@ class EmbeddedBot:
     logged and the web app keeps serving without the bot.
     """
 
-    def __init__(self, bot_settings: BotSettings, max_delay: float = 300.0) -> None:
+    def __init__(
+        self, bot_settings: BotSettings, max_delay: float = 300.0, chat_store: Path | None = None
+    ) -> None:
+        """`chat_store`: default, beside the service's SQLite file (its data folder)."""
         self.bot_settings = bot_settings
         self.max_delay = max_delay
+        self.chat_store = chat_store
         self.app: BotApplication | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def start(self, service: AssistantService) -> None:
         backend = InProcessBackend(service)  # the web app owns and closes the service
-        self.app = build_application(backend, self.bot_settings)
+        store = self.chat_store or chat_store_in(service.settings.data_dir)
+        self.app = build_application(backend, self.bot_settings, store)
         self._task = asyncio.create_task(self._start_with_retries(self.app))
 
     async def _start_with_retries(self, app: BotApplication) -> None:

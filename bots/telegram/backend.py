@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 import httpx
 
+from assistant.cards import CardList, ResourceCard, by_window, card_for, reference_date
 from assistant.errors import ConcertaError, IndexNotReadyError, QueryError
 from assistant.models import Answer, Hit
 from index_config import Settings
@@ -25,11 +26,21 @@ class BackendUnavailableError(ConcertaError):
     """The assistant could not be reached (the API is down or timed out)."""
 
 
+class BackendBusyError(ConcertaError):
+    """The API refused the request for now (429); the message is its Catalan detail."""
+
+
+# What /obert lists: the windows open on the reference date and those opening next.
+WINDOW_STATES = ("open", "all_year", "upcoming")
+
+
 @runtime_checkable
 class AssistantBackend(Protocol):
     """The few operations the bot needs from the assistant."""
 
-    async def ask(self, question: str, conversation_id: str | None) -> Answer: ...
+    async def ask(
+        self, question: str, conversation_id: str | None, focus: str | None = None
+    ) -> Answer: ...
 
     async def search(self, query: str, top_k: int = 5) -> list[Hit]: ...
 
@@ -41,9 +52,9 @@ class AssistantBackend(Protocol):
         comment: str | None = None,
     ) -> None: ...
 
-    async def resource(self, codi: str) -> Hit | None: ...
+    async def card(self, codi: str) -> ResourceCard | None: ...
 
-    async def open_resources(self, limit: int = 20) -> list[Hit]: ...
+    async def window_cards(self, limit: int = 60) -> CardList: ...
 
     async def reset_conversation(self, conversation_id: str) -> None: ...
 
@@ -70,8 +81,10 @@ class InProcessBackend:
         service.warm_up()
         return cls(service, owns_service=True)
 
-    async def ask(self, question: str, conversation_id: str | None) -> Answer:
-        return await asyncio.to_thread(self.service.ask, question, conversation_id)
+    async def ask(
+        self, question: str, conversation_id: str | None, focus: str | None = None
+    ) -> Answer:
+        return await asyncio.to_thread(self.service.ask, question, conversation_id, None, focus)
 
     async def search(self, query: str, top_k: int = 5) -> list[Hit]:
         return await asyncio.to_thread(self.service.search, query, top_k)
@@ -85,11 +98,18 @@ class InProcessBackend:
     ) -> None:
         await asyncio.to_thread(self.service.feedback, conversation_id, rating, message_id, comment)
 
-    async def resource(self, codi: str) -> Hit | None:
-        return await asyncio.to_thread(self.service.resource, codi)
+    async def card(self, codi: str) -> ResourceCard | None:
+        hit = await asyncio.to_thread(self.service.resource, codi)
+        return card_for(hit, self.service.today()) if hit is not None else None
 
-    async def open_resources(self, limit: int = 20) -> list[Hit]:
-        return await asyncio.to_thread(self.service.open_resources, None, limit)
+    async def window_cards(self, limit: int = 60) -> CardList:
+        """Resources open on the reference date, then those opening next."""
+        today = self.service.today()
+        hits = await asyncio.to_thread(self.service.catalogue_resources)
+        cards = by_window([card_for(h, today) for h in hits])
+        chosen = [c for c in cards if c.window.state in WINDOW_STATES][:limit]
+        fixed = self.service.settings.today is not None
+        return CardList(reference_date=reference_date(today, fixed), cards=chosen)
 
     async def reset_conversation(self, conversation_id: str) -> None:
         await asyncio.to_thread(self.service.reset_conversation, conversation_id)
@@ -131,18 +151,26 @@ class HttpBackend:
             ) from exc
         if response.status_code in (400, 422):
             raise QueryError(_detail(response) or "La consulta no és vàlida.")
+        if response.status_code == 429:
+            raise BackendBusyError(
+                _detail(response) or "Massa peticions seguides: torneu-ho a provar d'aquí a poc."
+            )
         if response.status_code == 503:
             raise IndexNotReadyError(_detail(response) or "L'índex no està preparat.")
         if response.status_code >= 500:
             raise BackendUnavailableError(f"L'API de Concerta ha fallat ({response.status_code}).")
         return response
 
-    async def ask(self, question: str, conversation_id: str | None) -> Answer:
+    async def ask(
+        self, question: str, conversation_id: str | None, focus: str | None = None
+    ) -> Answer:
         body: dict[str, Any] = {
             "question": question,
             "conversation_id": conversation_id,
             "filters": {},
         }
+        if focus is not None:
+            body["focus"] = focus
         response = await self._request("POST", "/api/ask", json=body)
         response.raise_for_status()
         return Answer.model_validate(response.json())
@@ -170,17 +198,19 @@ class HttpBackend:
             raise QueryError(_detail(response) or "Conversa desconeguda.")
         response.raise_for_status()
 
-    async def resource(self, codi: str) -> Hit | None:
-        response = await self._request("GET", f"/api/resources/{quote(codi, safe='')}")
-        if response.status_code == 404:
+    async def card(self, codi: str) -> ResourceCard | None:
+        if not (codi.isdigit() and len(codi) == 5):
             return None
+        response = await self._request("GET", "/api/cards", params={"codi": codi})
         response.raise_for_status()
-        return Hit.model_validate(response.json())
+        cards = CardList.model_validate(response.json()).cards
+        return cards[0] if cards else None
 
-    async def open_resources(self, limit: int = 20) -> list[Hit]:
-        response = await self._request("GET", "/api/open", params={"limit": limit})
+    async def window_cards(self, limit: int = 60) -> CardList:
+        params: list[tuple[str, str | int]] = [("state", s) for s in WINDOW_STATES]
+        response = await self._request("GET", "/api/cards", params=[*params, ("limit", limit)])
         response.raise_for_status()
-        return [Hit.model_validate(hit) for hit in response.json()["results"]]
+        return CardList.model_validate(response.json())
 
     async def reset_conversation(self, conversation_id: str) -> None:
         response = await self._request(

@@ -1,120 +1,54 @@
-"""The full card of one catalogue resource ("Més detalls"), from a Hit's metadata."""
+"""A resource card ("Més detalls") and compact list lines, in Telegram HTML.
+
+Every fact comes from the shared ResourceCard (assistant.cards), window state included,
+so the bot says what the widget and the staff page say on the same reference date.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Mapping
-from typing import Any
-
-from assistant.models import Hit
-from bots.telegram.render import escape, link
+from assistant.cards import ContactLink, ResourceCard
+from bots.telegram.render import escape, link, telegram_phone
 
 
-def _first(metadata: Mapping[str, Any], *keys: str) -> Any:
-    # Ingest keeps the catalogue's field names; accept the short aliases as well.
-    for key in keys:
-        value = metadata.get(key)
-        if value not in (None, "", [], {}):
-            return value
-    return None
+def contact_text(contact: ContactLink) -> str:
+    """A phone in international form (Telegram makes it tappable) or an e-mail address."""
+    if contact.kind == "phone" and contact.href:
+        return telegram_phone(contact.label, contact.href)
+    return contact.label
 
 
-def _plain(value: Any) -> str:
-    if isinstance(value, list | tuple):
-        return ", ".join(str(item) for item in value)
-    return str(value)
+def window_line(card: ResourceCard) -> str:
+    """ "obert fins al 13 de maig de 2022 (Del 15 de març de 2022 al 13 de maig de 2022)"."""
+    window = card.window
+    if card.termini and window.state in ("open", "upcoming", "closed"):
+        return f"{window.text} ({card.termini})"
+    return card.termini or window.text
 
 
-def _parse_date(value: Any) -> dt.date | None:
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value[:10])
-        except ValueError:
-            return None
-    return None
-
-
-def _catalan_date(day: dt.date) -> str:
-    return day.strftime("%d/%m/%Y")
-
-
-def application_window(metadata: Mapping[str, Any], today: dt.date) -> str:
-    """The application window in words, saying whether it is open on `today`."""
-    all_year = _first(metadata, "sollicitud_tot_l_any", "tot_l_any")
-    window = _first(metadata, "termini_sollicitud", "termini")
-    start = end = None
-    if isinstance(window, Mapping):
-        start, end = _parse_date(window.get("inici")), _parse_date(window.get("fi"))
-    else:
-        start = _parse_date(_first(metadata, "termini_inici", "inici"))
-        end = _parse_date(_first(metadata, "termini_fi", "fi"))
-    state = None
-    if start and end:
-        state = "obert avui" if start <= today <= end else "tancat avui"
-    if all_year is True:
-        # Ingest stores the catalogue year as the window of all-year resources.
-        return f"es pot sol·licitar tot l'any ({state or 'obert avui'})"
-    if start and end:
-        return f"del {_catalan_date(start)} al {_catalan_date(end)} ({state})"
-    if _first(metadata, "classe") == "Fons de prestació":
-        return "no cal sol·licitud (fons de prestació)"
-    if isinstance(window, str):
-        return window
-    return "no consta"
-
-
-def _contact(metadata: Mapping[str, Any]) -> str | None:
-    contact = _first(metadata, "contacte")
-    if isinstance(contact, Mapping):
-        parts = [str(contact[key]) for key in ("telefon", "email") if contact.get(key)]
-        return " · ".join(parts) or None
-    phone = _first(metadata, "telefon", "contacte_telefon")
-    email = _first(metadata, "email", "contacte_email")
-    parts = [str(part) for part in (contact, phone, email) if part]
-    return " · ".join(parts) or None
-
-
-def render_card(hit: Hit, today: dt.date | None = None) -> str:
+def render_card(card: ResourceCard) -> str:
     """Telegram HTML with the fields an official needs to decide and apply."""
-    today = today or dt.date.today()
-    meta = hit.metadata
-    name = _first(meta, "nom", "title") or hit.title
-    codi = hit.codi or _first(meta, "codi")
-    typology = " / ".join(
-        _plain(value) for value in (_first(meta, "tipologia"), _first(meta, "classe")) if value
-    )
-    rows: list[tuple[str, Any]] = [
-        ("Codi", codi),
+    typology = " / ".join(value for value in (card.tipologia, card.classe) if value)
+    contacts = " · ".join(contact_text(c) for c in card.contacts)
+    rows: list[tuple[str, str | None]] = [
+        ("Codi", card.codi),
         ("Tipologia", typology or None),
-        ("Àrea", _first(meta, "area")),
-        ("Unitat", _first(meta, "unitat_prestadora", "unitat")),
-        ("Destinataris", _first(meta, "destinataris")),
-        ("Tram de població", _first(meta, "tram_poblacio", "tram")),
-        ("Termini de sol·licitud", application_window(meta, today)),
-        ("Import", _first(meta, "import")),
-        ("Aportació local", _first(meta, "aportacio_local")),
-        ("Contacte", _contact(meta)),
+        ("Àrea", card.area),
+        ("Unitat", card.unitat),
+        ("Destinataris", ", ".join(card.destinataris) or None),
+        ("Tram de població", card.tram_poblacio),
+        ("Termini de sol·licitud", window_line(card)),
+        ("Import", card.import_),
+        ("Aportació local", card.aportacio_local),
+        ("Contacte", contacts or None),
     ]
-    lines = [f"<b>{escape(_plain(name))}</b>", ""]
-    lines += [f"<b>{label}:</b> {escape(_plain(value))}" for label, value in rows if value]
-    url = hit.url or _first(meta, "url")
-    if url:
-        lines.append(f"<b>Fitxa:</b> {link(str(url), escape(str(url)))}")
+    lines = [f"<b>{escape(card.title)}</b>", ""]
+    lines += [f"<b>{label}:</b> {escape(value)}" for label, value in rows if value]
+    if card.url:
+        lines.append(f"<b>Fitxa:</b> {link(card.url, escape(card.url))}")
     return "\n".join(lines)
 
 
-def deadline_text(metadata: Mapping[str, Any]) -> str | None:
-    """A few words for lists: "fins al 03/06/2022", "tot l'any" or None."""
-    window = _first(metadata, "termini_sollicitud", "termini")
-    end = None
-    if isinstance(window, Mapping):
-        end = _parse_date(window.get("fi"))
-    else:
-        end = _parse_date(_first(metadata, "termini_fi", "fi"))
-    if end:
-        return f"fins al {_catalan_date(end)}"
-    if _first(metadata, "sollicitud_tot_l_any", "tot_l_any") is True:
-        return "tot l'any"
-    return None
+def list_line(number: int, card: ResourceCard) -> str:
+    """One line of /obert: "1. <a>Title</a> — codi 22133 · obert fins al 13 de maig de 2022"."""
+    title = link(card.url, escape(card.title)) if card.url else escape(card.title)
+    return f"{number}. {title} — {escape(f'codi {card.codi} · {card.window.text}')}"

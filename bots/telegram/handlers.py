@@ -7,6 +7,7 @@ import contextlib
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Awaitable, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 from telegram import (
@@ -30,11 +31,12 @@ from telegram.ext import (
     filters,
 )
 
+from assistant.cards import CardList, source_title
 from assistant.errors import ConcertaError, IndexNotReadyError, QueryError
 from assistant.models import Answer, Hit
 from bots.telegram import keyboards, texts
-from bots.telegram.backend import AssistantBackend, BackendUnavailableError
-from bots.telegram.card import deadline_text, render_card
+from bots.telegram.backend import AssistantBackend, BackendBusyError, BackendUnavailableError
+from bots.telegram.card import list_line, render_card
 from bots.telegram.guards import ChatRateLimiter, addressed_to_bot, is_allowed, strip_mention
 from bots.telegram.memory import Conversations, SentMessage, SentMessages
 from bots.telegram.render import (
@@ -53,7 +55,9 @@ Context = ContextTypes.DEFAULT_TYPE
 T = TypeVar("T")
 MAX_QUESTION_CHARS = 2000
 SEARCH_RESULTS = 8
-OPEN_RESULTS = 15
+OPEN_RESULTS = 15  # /obert: dated windows open on the reference date
+SOON_RESULTS = 5  # ... and the next ones to open, within SOON_DAYS
+SOON_DAYS = 30
 TYPING_INTERVAL = 4.0  # Telegram shows "typing…" for about 5 seconds per action
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 MESSAGE_UPDATES = filters.UpdateType.MESSAGE  # edits of old messages are not questions
@@ -62,11 +66,14 @@ MESSAGE_UPDATES = filters.UpdateType.MESSAGE  # edits of old messages are not qu
 class ConcertaBot:
     """Holds the backend and the per-chat state; its methods are the handlers."""
 
-    def __init__(self, backend: AssistantBackend, settings: BotSettings) -> None:
+    def __init__(
+        self, backend: AssistantBackend, settings: BotSettings, chat_store: Path | None = None
+    ) -> None:
+        """`chat_store`: the SQLite file of the chat -> conversation map (None: memory)."""
         self.backend = backend
         self.settings = settings
         self.rate = ChatRateLimiter(settings.rate_limit, settings.rate_window)
-        self.conversations = Conversations()
+        self.conversations = Conversations(chat_store)
         self.sent = SentMessages()
         self._chat_locks: dict[int, asyncio.Lock] = {}
         self._updates_seen = 0
@@ -150,23 +157,51 @@ class ConcertaBot:
             await message.reply_html(texts.SEARCH_EMPTY.format(query=escape(query)))
             return
         header = texts.SEARCH_HEADER.format(query=escape(query))
-        await self._send_list(context.bot, message, header, hits, with_deadline=False)
+        await self._send_list(context.bot, message, header, hits)
 
     async def open_now(self, update: Update, context: Context) -> None:
-        """/obert: catalogue resources whose application window is open today."""
+        """/obert: windows open on the reference date, then those opening soon."""
         message = update.message
         assert message is not None
         async with self._typing(context.bot, message.chat_id):
-            hits = await self._call(
-                self.backend.open_resources(OPEN_RESULTS), context.bot, message.chat_id, message
+            listing = await self._call(
+                self.backend.window_cards(), context.bot, message.chat_id, message
             )
-        if hits is None:
+        if listing is None:
             return
-        if not hits:
-            await message.reply_text(texts.OPEN_EMPTY)
+        html, codes = self._windows_html(listing)
+        if not codes:
+            await message.reply_html(texts.OPEN_EMPTY.format(date=listing.reference_date.text))
             return
-        header = texts.OPEN_HEADER.format(today=dt.date.today().strftime("%d/%m/%Y"))
-        await self._send_list(context.bot, message, header, hits, with_deadline=True)
+        markup = keyboards.codes_keyboard(codes)
+        await self._send_parts(context.bot, message.chat_id, html, markup, message)
+
+    @staticmethod
+    def _windows_html(listing: CardList) -> tuple[str, list[str]]:
+        """The /obert message and the codes it lists (for "Més detalls")."""
+        reference = listing.reference_date
+        dated = [c for c in listing.cards if c.window.state == "open"][:OPEN_RESULTS]
+        all_year = [c for c in listing.cards if c.window.state == "all_year"]
+        horizon = reference.date + dt.timedelta(days=SOON_DAYS)
+        soon = [
+            c
+            for c in listing.cards
+            if c.window.state == "upcoming" and c.window.opens and c.window.opens <= horizon
+        ][:SOON_RESULTS]
+        lines = [texts.OPEN_HEADER.format(date=escape(reference.text))]
+        if reference.fixed:
+            lines.append(texts.OPEN_REFERENCE.format(date=escape(reference.text)))
+        number = 0
+        for heading, cards in ((texts.OPEN_NOW, dated), (texts.OPEN_SOON, soon)):
+            if cards:
+                lines += ["", heading]
+                for card in cards:
+                    number += 1
+                    lines.append(list_line(number, card))
+        if all_year:
+            lines += ["", texts.OPEN_ALL_YEAR.format(count=len(all_year))]
+        codes = [c.codi for c in (*dated, *soon)]
+        return "\n".join(lines), codes if (dated or soon or all_year) else []
 
     async def new_conversation(self, update: Update, context: Context) -> None:
         """/nova: forget this chat's conversation; the next question starts a new one."""
@@ -226,6 +261,15 @@ class ConcertaBot:
             await self._answer(context.bot, chat_id, question, echo_question=True)
         elif callback.action == "details":
             await self._show_card(query.answer, message, callback.value)
+        elif callback.action == "pick":
+            sent = self.sent.get(chat_id, message.message_id)
+            if sent is None or sent.question is None or sent.conversation_id is None:
+                await query.answer(texts.BUTTON_EXPIRED)
+                return
+            await query.answer()
+            await self._answer(
+                context.bot, chat_id, sent.question, focus=callback.value, echo_question=True
+            )
         elif callback.action == "back":
             sent = self.sent.get(chat_id, message.message_id)
             if sent is None:
@@ -238,18 +282,18 @@ class ConcertaBot:
 
     async def _show_card(self, toast: Any, message: Message, codi: str) -> None:
         try:
-            hit = await self.backend.resource(codi)
+            card = await self.backend.card(codi)
         except ConcertaError:
             await toast(texts.BACKEND_UNAVAILABLE)
             return
-        if hit is None:
+        if card is None:
             await toast(texts.RESOURCE_NOT_FOUND)
             return
         await toast()
         # "Back" needs the text this card replaces; after a restart it is gone.
         can_go_back = self.sent.get(message.chat_id, message.message_id) is not None
-        card = split_message(render_card(hit))[0]
-        await self._edit(message, card, keyboards.card_keyboard(hit.url, back=can_go_back))
+        html = split_message(render_card(card))[0]
+        await self._edit(message, html, keyboards.card_keyboard(card.url, back=can_go_back))
 
     async def _feedback(self, toast: Any, message: Message, callback: keyboards.Callback) -> None:
         conversation_id, message_id = callback.conversation_id, callback.message_id
@@ -293,47 +337,62 @@ class ConcertaBot:
         *,
         reply_to: Message | None = None,
         echo_question: bool = False,
+        focus: str | None = None,
     ) -> None:
-        """Ask the backend and send the answer, its sources and its buttons."""
+        """Ask the backend and send the answer, its sources and its buttons. `focus`: the
+        code of the one resource of the previous answer the question is about."""
         # One question at a time per chat, so a follow-up sees the previous answer.
         async with self._lock(chat_id):
             async with self._typing(bot, chat_id):
                 conversation_id = self.conversations.get(chat_id)
                 answer = await self._call(
-                    self.backend.ask(question, conversation_id), bot, chat_id, reply_to
+                    self.backend.ask(question, conversation_id, focus), bot, chat_id, reply_to
                 )
             if answer is None:
                 return
             self.conversations.set(chat_id, answer.conversation_id)
-            html = self._answer_html(answer, question if echo_question else None)
+            echo = None
+            if focus is not None:
+                title = next((h.title for h in answer.sources if h.codi == focus), focus)
+                echo = texts.PICKED.format(question=escape(question), title=escape(title))
+            elif echo_question:
+                echo = f"<i>{escape(question)}</i>"
+            html = self._answer_html(answer, echo)
             markup = keyboards.answer_keyboard(
-                answer.sources, answer.conversation_id, answer.message_id
+                answer.sources, answer.conversation_id, answer.message_id, answer.choices
             )
             await self._send_parts(
-                bot, chat_id, html, markup, reply_to, answer.conversation_id, answer.message_id
+                bot,
+                chat_id,
+                html,
+                markup,
+                reply_to,
+                answer.conversation_id,
+                answer.message_id,
+                question=question,
             )
 
     @staticmethod
-    def _answer_html(answer: Answer, question: str | None) -> str:
+    def _answer_html(answer: Answer, echo: str | None) -> str:
         blocks = []
-        if question:
-            blocks.append(f"<i>{escape(question)}</i>")
+        if echo:
+            blocks.append(echo)
         blocks.append(render_markdown(answer.answer, answer.sources))
+        if answer.choices:
+            blocks.append(texts.CHOICES_HINT)
         if answer.sources:
             blocks.append(render_sources(answer.sources))
         return "\n\n".join(block for block in blocks if block)
 
     async def _send_list(
-        self, bot: Bot, message: Message, header: str, hits: Sequence[Hit], *, with_deadline: bool
+        self, bot: Bot, message: Message, header: str, hits: Sequence[Hit]
     ) -> None:
         lines = [header, ""]
         for number, hit in enumerate(hits, start=1):
             title = link(hit.url, escape(hit.title)) if hit.url else escape(hit.title)
             details = [source_label(hit)]
-            if with_deadline:
-                details.append(deadline_text(hit.metadata) or "")
-            elif hit.kind != "recurs":
-                details.append(hit.source)
+            if hit.kind != "recurs":
+                details.append(source_title(hit))  # the document's title, not its file
             extra = " · ".join(escape(d) for d in details if d)
             lines.append(f"{number}. {title}" + (f" — {extra}" if extra else ""))
         markup = keyboards.details_keyboard(hits)
@@ -348,6 +407,7 @@ class ConcertaBot:
         reply_to: Message | None,
         conversation_id: str | None = None,
         message_id: str | None = None,
+        question: str | None = None,
     ) -> None:
         """Send HTML in parts below Telegram's limit; buttons go on the last part."""
         parts = split_message(html)
@@ -368,7 +428,7 @@ class ConcertaBot:
                 self.sent.remember(
                     chat_id,
                     sent.message_id,
-                    SentMessage(part, markup, conversation_id, message_id),
+                    SentMessage(part, markup, conversation_id, message_id, question),
                 )
 
     async def _edit(self, message: Message, html: str, markup: InlineKeyboardMarkup | None) -> None:
@@ -433,4 +493,6 @@ def _error_text(exc: ConcertaError) -> str:
         return texts.INDEX_NOT_READY
     if isinstance(exc, BackendUnavailableError):
         return texts.BACKEND_UNAVAILABLE
+    if isinstance(exc, BackendBusyError) and str(exc):
+        return str(exc)  # the API's own Catalan words (429: how long to wait)
     return texts.UNEXPECTED_ERROR

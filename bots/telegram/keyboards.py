@@ -3,6 +3,8 @@
 Callback data formats, kept short on purpose:
   q:<n>           ask example question n (from /start)
   d:<codi>        show the card of catalogue resource <codi> in place of the answer
+  p:<codi>        ask the answer's question again about resource <codi> alone (a follow-up
+                  answered for each listed resource offers one button per resource)
   b               back from a card to the answer it replaced
   f+[:<ids>] / f-[:<ids>]   thumbs up / down; <ids> packs the conversation and message
                   ids when they are UUIDs, so feedback still works after a restart
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from assistant.models import Hit
+from assistant.models import Choice, Hit
 from bots.telegram import texts
 
 CALLBACK_DATA_LIMIT = 64  # bytes
@@ -90,7 +92,7 @@ def unpack_ids(packed: str) -> tuple[str, str | None] | None:
 class Callback:
     """A decoded button press."""
 
-    action: str  # "question" | "details" | "back" | "feedback"
+    action: str  # "question" | "details" | "pick" | "back" | "feedback"
     value: str = ""
     rating: int = 0
     conversation_id: str | None = None
@@ -103,6 +105,11 @@ def question_data(index: int) -> str:
 
 def details_data(codi: str) -> str | None:
     data = f"d:{codi}"
+    return data if _fits(data) else None
+
+
+def pick_data(codi: str) -> str | None:
+    data = f"p:{codi}"
     return data if _fits(data) else None
 
 
@@ -125,6 +132,8 @@ def parse_callback(data: str | None) -> Callback | None:
         return Callback("question", value=data[2:])
     if data.startswith("d:") and len(data) > 2:
         return Callback("details", value=data[2:])
+    if data.startswith("p:") and data[2:].isdigit():
+        return Callback("pick", value=data[2:])
     if data[:2] in ("f+", "f-"):
         rating = 1 if data[1] == "+" else -1
         ids = unpack_ids(data[3:]) if data[2:3] == ":" else None
@@ -147,10 +156,19 @@ def examples_keyboard(questions: Sequence[str] = texts.EXAMPLE_QUESTIONS) -> Inl
 
 
 def answer_keyboard(
-    sources: Sequence[Hit], conversation_id: str, message_id: str | None
+    sources: Sequence[Hit],
+    conversation_id: str,
+    message_id: str | None,
+    choices: Sequence[Choice] = (),
 ) -> InlineKeyboardMarkup:
-    """One URL button per source, "Més detalls" per catalogue resource, then 👍 / 👎."""
+    """One button per resource the answer could be about (a follow-up answered for each
+    of them), one URL button per source, "Més detalls" per catalogue resource, 👍 / 👎."""
     rows: list[list[InlineKeyboardButton]] = []
+    for choice in choices:
+        data = pick_data(choice.codi)
+        if data is not None:
+            label = fit_button_text(f"🔎 {texts.ONLY_ABOUT} {choice.codi} · {choice.title}")
+            rows.append([InlineKeyboardButton(label, callback_data=data)])
     seen_urls: set[str] = set()
     for number, hit in enumerate(sources, start=1):
         if hit.url and hit.url not in seen_urls:
@@ -182,19 +200,29 @@ def details_button(hit: Hit) -> InlineKeyboardButton | None:
 
 
 def _details_rows(hits: Sequence[Hit]) -> list[list[InlineKeyboardButton]]:
+    codes = [hit.codi for hit in hits if hit.kind == "recurs" and hit.codi]
+    return _code_rows(codes)
+
+
+def _code_rows(codes: Sequence[str]) -> list[list[InlineKeyboardButton]]:
     buttons: list[InlineKeyboardButton] = []
-    seen: set[str] = set()
-    for hit in hits:
-        button = details_button(hit)
-        if button is not None and hit.codi not in seen:
-            seen.add(hit.codi or "")
-            buttons.append(button)
+    for codi in dict.fromkeys(codes):
+        data = details_data(codi)
+        if data is not None:
+            label = fit_button_text(f"ℹ️ {texts.MORE_DETAILS} · {codi}")
+            buttons.append(InlineKeyboardButton(label, callback_data=data))
     return [buttons[i : i + DETAILS_PER_ROW] for i in range(0, len(buttons), DETAILS_PER_ROW)]
 
 
 def details_keyboard(hits: Sequence[Hit]) -> InlineKeyboardMarkup | None:
-    """ "Més detalls" buttons under a /cerca or /obert list."""
+    """ "Més detalls" buttons under a /cerca list."""
     rows = _details_rows(hits)
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def codes_keyboard(codes: Sequence[str]) -> InlineKeyboardMarkup | None:
+    """ "Més detalls" buttons under the /obert list."""
+    rows = _code_rows(codes)
     return InlineKeyboardMarkup(rows) if rows else None
 
 

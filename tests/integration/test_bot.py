@@ -16,11 +16,13 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, closing
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 from pydantic import SecretStr
 
+from assistant.cards import CardList, ResourceCard, by_window, card_for, reference_date
 from assistant.errors import QueryError
 from assistant.models import Answer, Hit
 from bots.telegram import (
@@ -69,13 +71,27 @@ def bot_settings(api: FakeBotApi, **overrides: Any) -> BotSettings:
 
 
 @asynccontextmanager
-async def running_bot(backend: AssistantBackend, settings: BotSettings) -> AsyncIterator[Any]:
-    app = build_application(backend, settings)
+async def running_bot(
+    backend: AssistantBackend, settings: BotSettings, chat_store: Path | None = None
+) -> AsyncIterator[Any]:
+    app = build_application(backend, settings, chat_store)
     await start_in_background(app)
     try:
         yield app
     finally:
         await stop_in_background(app)
+
+
+async def handled(api: FakeBotApi, app: Any, last_update_id: int) -> None:
+    """Wait until the bot has fetched every update up to `last_update_id` (its next poll
+    confirms them with a higher offset) and finished handling each one."""
+    await api.wait_for(
+        lambda calls: any(
+            c.method == "getUpdates" and int(c.params.get("offset") or 0) > last_update_id
+            for c in calls
+        )
+    )
+    await asyncio.wait_for(app.update_queue.join(), 30)
 
 
 def sent(calls: list[Call], chat_id: int) -> list[Call]:
@@ -155,7 +171,7 @@ async def test_conversation_on_the_real_service(api: FakeBotApi, assistant_servi
         log = ChatLog(api, chat_id)
         api.send_text(chat, "/start")
         (start,) = await log.next()
-        assert "Sóc l'assistent" in check_html(start)
+        assert "Soc l'assistent" in check_html(start)
         examples = [b for b in buttons(start) if b.get("callback_data", "").startswith("q:")]
         assert [b["text"] for b in examples] == list(texts.EXAMPLE_QUESTIONS)  # all fit in 64
 
@@ -222,6 +238,62 @@ async def test_conversation_on_the_real_service(api: FakeBotApi, assistant_servi
     assert all(len(c.params["text"]) <= 4096 for c in api.calls_to("sendMessage"))
 
 
+async def test_a_follow_up_after_a_list_offers_one_button_per_resource(
+    api: FakeBotApi, assistant_service: Any
+) -> None:
+    """ "I l'import?" after four resources: the fact for each of them, then a button per
+    resource; pressing one asks the same question about that resource alone (focus)."""
+    chat = private_chat(434343)
+    chat_id = chat["id"]
+    async with running_bot(InProcessBackend(assistant_service), bot_settings(api)):
+        log = ChatLog(api, chat_id)
+        api.send_text(chat, "Quins ajuts hi ha per a equipaments municipals?")
+        listed_answer = (await log.next(answer=True))[-1]
+        listed = [b["callback_data"][2:] for b in buttons(listed_answer)
+                  if b.get("callback_data", "").startswith("d:")]  # fmt: skip
+        assert len(listed) >= 2
+
+        api.send_text(chat, "I l'import?")
+        follow_up = (await log.next(answer=True))[-1]
+        text = check_html(follow_up)
+        assert "Per a cada recurs de la resposta anterior" in text
+        for codi in listed:
+            assert f"(codi {codi})" in text  # every listed resource, not only the first
+        picks = [b for b in buttons(follow_up) if b.get("callback_data", "").startswith("p:")]
+        assert [b["callback_data"] for b in picks] == [f"p:{codi}" for codi in listed]
+        assert all(len(b["text"]) <= 64 for b in picks)
+
+        api.press_button(chat_id, message_id(follow_up), picks[1]["callback_data"])
+        (picked,) = await log.next(answer=True)
+        picked_text = check_html(picked)
+        assert picked_text.startswith("I l'import? — sobre «")
+        assert f"(codi {listed[1]})" in picked_text
+        assert not any(f"(codi {codi})" in picked_text for codi in listed if codi != listed[1])
+        assert not any(b.get("callback_data", "").startswith("p:") for b in buttons(picked))
+
+
+async def test_a_restart_keeps_each_chats_conversation(api: FakeBotApi, tmp_path: Path) -> None:
+    chat = private_chat(454545)
+    store = tmp_path / "telegram-chats.sqlite3"
+    backend = ScriptedBackend()
+    async with running_bot(backend, bot_settings(api), store):
+        api.send_text(chat, "Hi ha ajuts per a rampes?")
+        await next_messages(api, chat["id"], 0)
+    assert backend.questions == [("Hi ha ajuts per a rampes?", None)]
+
+    restarted = ScriptedBackend()
+    async with running_bot(restarted, bot_settings(api), store):
+        api.send_text(chat, "I quant costa?")
+        await next_messages(api, chat["id"], 1)
+        api.send_text(chat, "/nova")
+        await next_messages(api, chat["id"], 2)
+        api.send_text(chat, "Una altra pregunta")
+        await next_messages(api, chat["id"], 3)
+    # The follow-up continued the conversation the first process started.
+    assert restarted.questions == [("I quant costa?", "conv-1"), ("Una altra pregunta", None)]
+    assert restarted.resets == ["conv-1"]
+
+
 def feedback_stored(service: Any, rating: int) -> bool:
     """A feedback row with this rating exists in the service's SQLite file."""
     with closing(sqlite3.connect(service.settings.sqlite_path)) as db:
@@ -247,10 +319,17 @@ async def test_http_backend_against_the_real_api(assistant_service: Any) -> None
     transport = httpx.ASGITransport(app=create_app(service=assistant_service))
     backend = HttpBackend("http://concerta.test", transport=transport)
     try:
-        card = await backend.resource("22231")
+        card = await backend.card("22231")
         assert card is not None and card.codi == "22231"
-        assert card.metadata["import"] == "Fins a 25.000 € per ens"
-        assert await backend.resource("99999") is None
+        assert card.import_ == "Fins a 25.000 € per ens"
+        assert card.reference_date == assistant_service.today()
+        # The server's card, window state included, is the one the bot would build itself.
+        own = await InProcessBackend(assistant_service).card("22231")
+        assert card == own
+        assert await backend.card("99999") is None
+        listing = await backend.window_cards()
+        assert listing.reference_date.date == assistant_service.today()
+        assert all(c.window.state in ("open", "all_year", "upcoming") for c in listing.cards)
         answer = await backend.ask(RAMPS_QUESTION, None)
         assert "22231" in {hit.codi for hit in answer.sources}
         await backend.reset_conversation(answer.conversation_id)
@@ -274,7 +353,11 @@ def resource_hit() -> Hit:
         url="https://cataleg.exemple.cat/recurs/22231",
         source="cataleg-2022.jsonl",
         codi="22231",
-        metadata={"import": "Fins a 25.000 € per ens", "termini_fi": "2099-06-03"},
+        metadata={
+            "import": "Fins a 25.000 € per ens",
+            "termini_inici": "2099-04-25",
+            "termini_fi": "2099-06-03",
+        },
     )
 
 
@@ -284,13 +367,18 @@ class ScriptedBackend:
     def __init__(self, answer_text: str = "Sí: **ajuts** per a rampes [1].") -> None:
         self.answer_text = answer_text
         self.questions: list[tuple[str, str | None]] = []
+        self.focus: list[str | None] = []
+        self.today = dt.date(2099, 5, 20)
         self.resets: list[str] = []
         self.feedback_calls: list[tuple[str, int, str | None]] = []
         self.fail_with: Exception | None = None
         self.closed = False
 
-    async def ask(self, question: str, conversation_id: str | None) -> Answer:
+    async def ask(
+        self, question: str, conversation_id: str | None, focus: str | None = None
+    ) -> Answer:
         self.questions.append((question, conversation_id))
+        self.focus.append(focus)
         if self.fail_with is not None:
             raise self.fail_with
         return Answer(
@@ -313,11 +401,12 @@ class ScriptedBackend:
     ) -> None:
         self.feedback_calls.append((conversation_id, rating, message_id))
 
-    async def resource(self, codi: str) -> Hit | None:
-        return resource_hit() if codi == "22231" else None
+    async def card(self, codi: str) -> ResourceCard | None:
+        return card_for(resource_hit(), self.today) if codi == "22231" else None
 
-    async def open_resources(self, limit: int = 20) -> list[Hit]:
-        return [resource_hit()]
+    async def window_cards(self, limit: int = 60) -> CardList:
+        cards = by_window([card_for(resource_hit(), self.today)])
+        return CardList(reference_date=reference_date(self.today, True), cards=cards)
 
     async def reset_conversation(self, conversation_id: str) -> None:
         self.resets.append(conversation_id)
@@ -382,14 +471,15 @@ async def test_allowlist_and_rate_limit(api: FakeBotApi) -> None:
     allowed, stranger = private_chat(2001), private_chat(2002)
     backend = ScriptedBackend()
     settings = bot_settings(api, allowed_chats=frozenset({2001}), rate_limit=3)
-    async with running_bot(backend, settings):
+    async with running_bot(backend, settings) as app:
         api.send_text(stranger, "Hola, quins ajuts hi ha?")
         (refusal,) = await next_messages(api, stranger["id"], 0)
         assert refusal.params["text"] == texts.NOT_ALLOWED
         for n in range(6):
             api.send_text(allowed, f"pregunta {n}")
         await next_messages(api, allowed["id"], 0, count=4)
-        await asyncio.sleep(0.5)  # nothing more arrives: the other messages were dropped
+        # Every update handled: nothing more can arrive, the other messages were dropped.
+        await handled(api, app, last_update_id=7)
         replies = [c.params["text"] for c in sent(api.calls, allowed["id"])]
         # Three answers and one warning (told once, though three messages were dropped).
         assert len(replies) == 4
@@ -451,8 +541,12 @@ async def test_buttons_commands_and_new_conversation(api: FakeBotApi) -> None:
         api.send_text(chat, "/obert")
         (open_now,) = await log.next()
         text = check_html(open_now)
-        assert "<arquitectòniques> & rampes" in text and "fins al 03/06/2099" in text
-        assert dt.date.today().strftime("%d/%m/%Y") in text
+        assert "<arquitectòniques> & rampes" in text
+        assert "codi 22231 · obert fins al 3 de juny de 2099" in text
+        # The backend's reference date, said as such (never the machine's today).
+        assert "Terminis de sol·licitud a 20 de maig de 2099" in text
+        assert "Data de referència: 20 de maig de 2099" in text
+        assert {b["callback_data"] for b in buttons(open_now)} == {"d:22231"}
         api.send_text(chat, "/cerca")
         (usage,) = await log.next()
         assert usage.params["text"] == texts.SEARCH_USAGE
@@ -483,19 +577,21 @@ def free_port() -> int:
 
 
 async def test_embedded_bot_waits_for_telegram_without_blocking(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:
     """`serve --telegram`: Telegram down at boot is retried in the background."""
     port = free_port()
     settings = BotSettings(bot_token=SecretStr(TOKEN), api_base_url=f"http://127.0.0.1:{port}/bot")
-    embedded = EmbeddedBot(settings, max_delay=1.0)
+    embedded = EmbeddedBot(settings, max_delay=1.0, chat_store=tmp_path / "chats.sqlite3")
     # Not used before a question arrives; the web app would pass its warmed-up service.
     service = cast("AssistantService", object())
     started = time.monotonic()
     await embedded.start(service)
     assert time.monotonic() - started < 1.0  # the web app's start-up is not held up
-    await asyncio.sleep(1.5)
-    assert any("NetworkError" in r.getMessage() for r in caplog.records)
+    deadline = time.monotonic() + 30
+    while not any("NetworkError" in r.getMessage() for r in caplog.records):
+        assert time.monotonic() < deadline, "no connection attempt was logged"
+        await asyncio.sleep(0.05)  # polling the log for the retry, not guessing a delay
     with FakeBotApi(TOKEN, port=port) as api:
         await api.wait_for(lambda calls: any(c.method == "deleteWebhook" for c in calls))
         api.send_text(private_chat(7001), "/ajuda")

@@ -8,7 +8,12 @@ import httpx
 import pytest
 
 from assistant.errors import IndexNotReadyError, QueryError
-from bots.telegram.backend import AssistantBackend, BackendUnavailableError, HttpBackend
+from bots.telegram.backend import (
+    AssistantBackend,
+    BackendBusyError,
+    BackendUnavailableError,
+    HttpBackend,
+)
 
 HIT = {
     "id": "c1",
@@ -22,6 +27,24 @@ HIT = {
     "codi": "22231",
     "article": None,
     "metadata": {"import": "Fins a 25.000 € per ens"},
+}
+
+
+REFERENCE = {"date": "2022-05-10", "text": "10 de maig de 2022", "fixed": True}
+CARD = {
+    "codi": "22231",
+    "title": "Ajuts per a la supressió de barreres arquitectòniques",
+    "url": "https://cataleg.exemple.cat/recurs/22231",
+    "window": {
+        "state": "open",
+        "opens": "2022-04-25",
+        "closes": "2022-06-03",
+        "text": "obert fins al 3 de juny de 2022",
+        "open_now": True,
+    },
+    "import": "Fins a 25.000 € per ens",
+    "source_title": "Catàleg de serveis 2022",
+    "reference_date": "2022-05-10",
 }
 
 
@@ -52,11 +75,10 @@ class Api:
             return httpx.Response(200, json={"results": [HIT]})
         if (method, path) == ("POST", "/api/feedback"):
             return httpx.Response(200, json={"status": "ok"})
-        if (method, path) == ("GET", "/api/resources/22231"):
-            return httpx.Response(200, json=HIT)
-        if method == "GET" and path.startswith("/api/resources/"):
-            return httpx.Response(404, json={"detail": "No trobat"})
-        if (method, path) == ("GET", "/api/open"):
+        if (method, path) == ("GET", "/api/cards") and request.url.params.get("codi"):
+            found = [CARD] if request.url.params["codi"] == "22231" else []
+            return httpx.Response(200, json={"reference_date": REFERENCE, "cards": found})
+        if (method, path) == ("GET", "/api/cards"):
             return httpx.Response(503, json={"detail": "L'índex no està preparat."})
         if method == "DELETE" and path.startswith("/api/conversations/"):
             return httpx.Response(204)
@@ -91,8 +113,11 @@ async def test_ask_search_resource_feedback_reset(api, backend):
     }
     assert [h.codi for h in await backend.search("rampes", 3)] == ["22231"]
     assert json.loads(api.requests[2].content)["top_k"] == 3
-    assert (await backend.resource("22231")).metadata["import"] == "Fins a 25.000 € per ens"
-    assert await backend.resource("00000") is None
+    card = await backend.card("22231")
+    assert card is not None and card.import_ == "Fins a 25.000 € per ens"
+    assert card.window.text == "obert fins al 3 de juny de 2022"
+    assert await backend.card("00000") is None
+    assert await backend.card("../admin") is None  # never sent: not a code
     await backend.feedback("conv-1", -1, "m-1")
     assert json.loads(api.requests[-1].content) == {
         "conversation_id": "conv-1",
@@ -107,7 +132,24 @@ async def test_errors_become_domain_errors(backend):
     with pytest.raises(QueryError, match="buida"):
         await backend.ask(" ", None)
     with pytest.raises(IndexNotReadyError):
-        await backend.open_resources(5)
+        await backend.window_cards(5)
+
+
+async def test_a_rate_limited_request_carries_the_servers_words() -> None:
+    detail = "Heu enviat moltes preguntes seguides. Torneu-ho a provar d'aquí a 30 segons."
+
+    def busy(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(429, json={"detail": detail}, headers={"Retry-After": "30"})
+
+    backend = HttpBackend("http://concerta.test", transport=httpx.MockTransport(busy))
+    with pytest.raises(BackendBusyError, match="30 segons"):
+        await backend.ask("Hi ha ajuts?", None)
+    await backend.aclose()
+
+
+async def test_focus_is_sent_only_when_picked(api, backend) -> None:
+    await backend.ask("I l'import?", "conv-1", focus="22231")
+    assert json.loads(api.requests[-1].content)["focus"] == "22231"
 
 
 async def test_unreachable_api():

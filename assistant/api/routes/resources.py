@@ -8,15 +8,14 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel
 
 from assistant.api.deps import ServiceDep
 from assistant.api.errors import CatalanHTTPException
 from assistant.api.schemas import SearchResponse
 from assistant.cards import (
+    CardList,
     Facets,
     ReferenceDate,
-    ResourceCard,
     WindowState,
     by_window,
     card_for,
@@ -30,11 +29,6 @@ from assistant.service import AssistantService
 router = APIRouter(prefix="/api", tags=["catàleg"])
 
 MAX_CARDS = 200
-
-
-class CardsResponse(BaseModel):
-    reference_date: ReferenceDate
-    cards: list[ResourceCard]
 
 
 def _reference(service: AssistantService) -> ReferenceDate:
@@ -53,7 +47,7 @@ def facets(service: ServiceDep) -> Facets:
     return facets_of(service.catalogue_resources())
 
 
-@router.get("/cards", response_model=CardsResponse, response_model_by_alias=True)
+@router.get("/cards", response_model=CardList, response_model_by_alias=True)
 def cards(
     service: ServiceDep,
     codi: Annotated[list[str] | None, Query(description="Codis dels recursos.")] = None,
@@ -66,7 +60,7 @@ def cards(
         Query(description="Estat del termini a la data de referència (open, upcoming...)."),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_CARDS)] = MAX_CARDS,
-) -> CardsResponse:
+) -> CardList:
     """Resource cards with their application window on the reference date. With `codi`,
     those resources in that order; otherwise the whole catalogue (open first, then those
     opening soonest), narrowed by the filters."""
@@ -86,7 +80,7 @@ def cards(
         for card in found
         if matches(card, wanted) and (not state or card.window.state in state)
     ]
-    return CardsResponse(reference_date=_reference(service), cards=chosen[:limit])
+    return CardList(reference_date=_reference(service), cards=chosen[:limit])
 
 
 @router.get("/resources/{codi}", response_model=Hit, responses={404: {}})
