@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from assistant.api.errors import install_error_handlers
 from assistant.api.operations import install_operations
 from assistant.api.request_log import REQUEST_ID_HEADER
-from assistant.api.routes import ask, feedback, health, pages, resources, search
+from assistant.api.routes import ask, docs, feedback, health, pages, resources, search
 from assistant.api.routes.pages import STATIC_DIR
 from assistant.errors import IndexNotReadyError
 from assistant.service import AssistantService
@@ -64,6 +64,9 @@ def create_app(
         summary="Assistent i cercador del Pla de concertació Xarxa de Governs Locals",
         version="0.1.0",
         lifespan=lifespan,
+        # Our own /docs and /redoc (routes/docs.py): local assets, no CDN, no inline script.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.service = the_service
     app.state.settings = settings
@@ -78,7 +81,7 @@ def create_app(
         )
     install_error_handlers(app)
     install_operations(app, the_service)
-    for module in (health, search, ask, feedback, resources, pages):
+    for module in (health, search, ask, feedback, resources, pages, docs):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
