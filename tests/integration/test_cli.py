@@ -1,4 +1,4 @@
-"""`concerta search` and `concerta ingest` as a user runs them (real model, local Qdrant).
+"""`concerta search`, `ask` and `ingest` as a user runs them (real model, local Qdrant).
 
 Most runs go through Typer's CliRunner in this process; a local Qdrant folder can only be
 opened once, so the search tests work on a copy of the session index."""
@@ -83,6 +83,40 @@ def test_search_json_finds_an_faq_by_its_question(data_dir: Path) -> None:
     ) in top3
 
 
+def test_search_json_is_one_line_and_pretty_indents(data_dir: Path) -> None:
+    plain = run(data_dir, "search", "xarxes wifi a la plaça", "--json", "--top-k", "2")
+    pretty = run(data_dir, "search", "xarxes wifi a la plaça", "--json", "--pretty", "--top-k", "2")
+    assert plain.exit_code == pretty.exit_code == 0, pretty.output
+    assert len(plain.stdout.strip().splitlines()) == 1
+    assert pretty.stdout.startswith('{\n  "results": [')
+    assert json.loads(pretty.stdout) == json.loads(plain.stdout)
+
+
+def test_ask_renders_markdown_and_json_stays_raw(data_dir: Path) -> None:
+    question = "Hi ha ajuts per posar wifi a la plaça?"
+    shown = run(data_dir, "ask", question)
+    assert shown.exit_code == 0, shown.output
+    text = shown.stdout
+    assert "Ajuts per al desplegament de xarxes wifi públiques municipals (codi 22133)" in text
+    assert "**" not in text and "](" not in text  # Markdown drawn, not printed
+    assert "• Termini de sol·licitud:" in text
+    assert "Fitxa del recurs 22133 (https://cataleg.exemple.cat/recurs/22133)" in text
+    assert "Catàleg de serveis 2022" in text and ".jsonl" not in text  # no file names
+    raw = run(data_dir, "ask", question, "--json")
+    assert raw.exit_code == 0, raw.output
+    answer = json.loads(raw.stdout)
+    assert "**Ajuts per al desplegament de xarxes wifi públiques municipals**" in answer["answer"]
+    assert "[Fitxa del recurs 22133](https://cataleg.exemple.cat/recurs/22133)" in answer["answer"]
+
+
+def test_help_is_in_catalan() -> None:
+    result = CliRunner().invoke(app, ["search", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "Cerca al catàleg" in result.stdout and "Nombre de resultats." in result.stdout
+    assert "Mostra aquesta ajuda i surt." in result.stdout
+    assert "Show this message" not in result.stdout
+
+
 def test_search_table_output(data_dir: Path) -> None:
     result = run(data_dir, "search", "legionel·la", "--top-k", "3")
     assert result.exit_code == 0, result.output
@@ -101,8 +135,8 @@ def test_search_table_output(data_dir: Path) -> None:
             ["search", "ajuts", "--filter", "obert_a=demà"],
             "Valor de filtre no vàlid",
         ),
-        (["search", "ajuts", "--filter", "kind"], "key=value"),
-        (["search"], "give a QUERY or --batch FILE"),
+        (["search", "ajuts", "--filter", "kind"], "clau=valor"),
+        (["search"], "indiqueu una CONSULTA o --batch FITXER"),
     ],
 )
 def test_search_errors_exit_2(data_dir: Path, args: list[str], message: str) -> None:
@@ -157,7 +191,7 @@ def test_batch_bad_line_is_reported_and_the_others_answered(data_dir: Path, tmp_
     assert lines[0]["id"] == "a" and lines[0]["results"][0]["codi"] == "22133"
     assert lines[1]["results"] == [] and lines[1]["error"]
     assert lines[2]["id"] == "c" and lines[2]["results"][0]["codi"] == "22426"
-    assert "line 2" in result.stderr
+    assert "línia 2: la línia no és JSON vàlid" in result.stderr
 
 
 def test_batch_line_with_a_bad_filter_keeps_its_id(data_dir: Path, tmp_path: Path) -> None:
@@ -173,7 +207,7 @@ def test_batch_line_with_a_bad_filter_keeps_its_id(data_dir: Path, tmp_path: Pat
 def test_batch_missing_file_exits_2(data_dir: Path, tmp_path: Path) -> None:
     result = run(data_dir, "search", "--batch", str(tmp_path / "cap.jsonl"))
     assert result.exit_code == 2
-    assert "cannot read" in result.stderr
+    assert "no es pot llegir" in result.stderr
 
 
 # ingest ----------------------------------------------------------------------------------------

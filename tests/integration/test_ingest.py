@@ -217,18 +217,20 @@ def test_bad_sources_are_named_the_rest_goes_on_and_nothing_is_lost(
     assert SUMMARY.match(stdout_lines[-1]), result.stdout
     assert stdout_lines[-1] == "added=1 updated=0 unchanged=5 deleted=0 failed=9"
     errors = result.stderr
+    # Each failure named with its reason, in Catalan for the person running the command.
     for name, reason in [
-        ("malmes.pdf", "not a readable PDF"),
-        ("buit.md", "empty file"),
-        ("brossa.txt", "binary data"),
-        ("dades.xyz", "unsupported file type"),
-        ("utf16.md", "binary data"),
-        ("cp.txt", "encoding"),
-        ("nota-informativa.txt", "empty file"),
-        ("cataleg-mini.jsonl:4", "invalid field"),
-        (str(missing), "no such file or directory"),
+        ("malmes.pdf", "no és un PDF llegible"),
+        ("buit.md", "el fitxer és buit"),
+        ("brossa.txt", "són dades binàries, no text"),
+        ("dades.xyz", "tipus de fitxer no admès"),
+        ("utf16.md", "són dades binàries, no text"),
+        ("cp.txt", "codificació de text il·legible"),
+        ("nota-informativa.txt", "el fitxer és buit"),
+        ("cataleg-mini.jsonl:4", "falta el camp"),
+        (str(missing), "no existeix aquest fitxer ni aquesta carpeta"),
     ]:
-        assert re.search(rf"^failed {re.escape(name)}: .*{reason}", errors, re.M), (name, errors)
+        pattern = rf"^no indexat {re.escape(name)}: .*{reason}"
+        assert re.search(pattern, errors, re.M), (name, errors)
 
     after = indexed(settings)
     assert set(after) == set(before) | {f"recurs:{extra['codi']}"}
