@@ -179,7 +179,7 @@ def search(
     ] = None,
     as_json: Annotated[
         bool,
-        typer.Option("--json", help='Escriu {"results": [Hit...]} en JSON, en una sola línia.'),
+        typer.Option("--json", help='Sortida en JSON, {"results": [Hit...]}, en una sola línia.'),
     ] = False,
     pretty: Annotated[
         bool, typer.Option("--pretty", help="Amb --json, el JSON sagnat perquè es llegeixi.")
@@ -276,7 +276,7 @@ def ask(
         ),
     ] = None,
     as_json: Annotated[
-        bool, typer.Option("--json", help="Escriu la resposta (Answer) en JSON, tal qual.")
+        bool, typer.Option("--json", help="Sortida en JSON: la resposta (Answer) tal qual.")
     ] = False,
 ) -> None:
     """Respon una pregunta a partir de les fonts, amb les cites."""
@@ -373,7 +373,9 @@ def report(
     ] = None,
     as_json: Annotated[
         bool,
-        typer.Option("--json", help="Escriu l'informe en JSON, com GET /api/admin/report."),
+        typer.Option(
+            "--json", help="Sortida en JSON: l'informe com el dona GET /api/admin/report."
+        ),
     ] = False,
 ) -> None:
     """Informe per als gestors del catàleg.
@@ -415,7 +417,9 @@ def evaluate(
         str,
         typer.Option("--split", help="all, tune o check: quines preguntes es fan."),
     ] = "all",
-    as_json: Annotated[bool, typer.Option("--json", help="Escriu les mètriques en JSON.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Sortida en JSON: les mètriques.")
+    ] = False,
     answers: Annotated[
         bool,
         typer.Option("--answers/--no-answers", help="Avalua també les respostes (/api/ask)."),
