@@ -64,9 +64,12 @@ def python_strings(path: Path) -> Iterator[tuple[int, str]]:
         and isinstance(node.body[0].value, ast.Constant)
     }
     for node in ast.walk(tree):
-        is_text = isinstance(node, ast.Constant) and isinstance(node.value, str)
-        if is_text and id(node) not in docstrings:
-            yield node.lineno, str(node.value)
+        if (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and id(node) not in docstrings
+        ):
+            yield node.lineno, node.value
 
 
 _JS_STRING = re.compile(r'"((?:[^"\\\n]|\\.)*)"')
