@@ -24,9 +24,14 @@ system-deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	fi
 
+# The sample catalogue is 2022's: the demo's reference date (CONCERTA_TODAY) falls inside it,
+# so "Obert ara", /api/open, the timeline and the answers show windows open and opening.
+DEMO_TODAY ?= 2022-03-01
+
 demo: install
 	$(BIN)/concerta ingest
-	$(BIN)/concerta serve --host 127.0.0.1 --port 8000
+	@echo "Concerta at http://127.0.0.1:8000/ (reference date $(DEMO_TODAY)); Ctrl+C stops it."
+	CONCERTA_TODAY=$(DEMO_TODAY) $(BIN)/concerta serve --host 127.0.0.1 --port 8000
 
 lint: install
 	$(BIN)/ruff check .
