@@ -249,7 +249,7 @@ def test_the_widget_shows_the_request_id_of_a_failed_request(browser: Any, base_
         page.route("**/api/ask/stream", bad_filter)
         page.goto(f"{base_url}/demo")
         page.get_by_role("button", name="Obre l'assistent del Pla XGL").click()
-        page.get_by_label("Escriu la teva pregunta").fill(ANSWERABLE[0])
+        page.get_by_label("Escriviu la vostra pregunta").fill(ANSWERABLE[0])
         with page.expect_response("**/api/ask/stream") as response_info:
             page.keyboard.press("Enter")
         response = response_info.value
