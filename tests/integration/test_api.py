@@ -182,3 +182,103 @@ def test_open_resources_contain_the_date(client: TestClient) -> None:
         meta = hit["metadata"]
         assert hit["kind"] == "recurs"
         assert meta["termini_inici"] <= "2022-03-15" <= meta["termini_fi"]
+
+
+# The catalogue for the front ends: reference date, facets, cards ------------------------
+@pytest.fixture(scope="module")
+def dated_client(
+    assistant_service: AssistantService, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TestClient]:
+    """The app on a service whose reference date is fixed (CONCERTA_TODAY=2022-03-01)."""
+    from tests.support.browser import dated_service
+
+    with (
+        dated_service(assistant_service, tmp_path_factory.mktemp("api-dated")) as service,
+        TestClient(create_app(service=service)) as test_client,
+    ):
+        yield test_client
+
+
+def test_the_reference_date_is_the_fixed_one(
+    dated_client: TestClient, client: TestClient, assistant_service: AssistantService
+) -> None:
+    assert dated_client.get("/api/reference-date").json() == {
+        "date": "2022-03-01",
+        "text": "1 de març de 2022",
+        "fixed": True,
+    }
+    # The session service runs on today's date (unless CONCERTA_TODAY is in the environment).
+    today = client.get("/api/reference-date").json()
+    assert today["date"] == assistant_service.today().isoformat()
+    assert today["fixed"] is (assistant_service.settings.today is not None)
+
+
+def test_open_defaults_to_the_reference_date(dated_client: TestClient) -> None:
+    default = dated_client.get("/api/open", params={"limit": 100}).json()["results"]
+    given = dated_client.get("/api/open", params={"date": "2022-03-01", "limit": 100}).json()
+    assert default and [h["codi"] for h in default] == [h["codi"] for h in given["results"]]
+    for hit in default:
+        assert hit["metadata"]["termini_inici"] <= "2022-03-01" <= hit["metadata"]["termini_fi"]
+
+
+def test_facets_count_the_catalogue(dated_client: TestClient) -> None:
+    facets = dated_client.get("/api/facets").json()
+    assert facets["resources"] == 144
+    assert sum(f["count"] for f in facets["area"]) == 144
+    assert {f["value"] for f in facets["tipologia"]} == {"tècnic", "econòmic", "material"}
+    assert len(facets["area"]) == 12 and all(f["count"] == 12 for f in facets["area"])
+    assert "Fons de prestació" in {f["value"] for f in facets["classe"]}
+    assert facets["destinataris"][0] == {"value": "Ajuntaments", "count": 143}
+
+
+def test_cards_by_code_with_the_window_on_the_reference_date(dated_client: TestClient) -> None:
+    body = dated_client.get("/api/cards", params=[("codi", "22133"), ("codi", "22101")]).json()
+    assert body["reference_date"]["date"] == "2022-03-01"
+    wifi, plan = body["cards"]
+    assert (wifi["codi"], plan["codi"]) == ("22133", "22101")  # in the order asked
+    assert wifi["window"] == {
+        "state": "upcoming",
+        "opens": "2022-03-15",
+        "closes": "2022-05-13",
+        "text": "s'obre el 15 de març de 2022",
+        "open_now": False,
+    }
+    assert plan["window"]["text"] == "obert fins al 31 de març de 2022"
+    assert wifi["import"] == "Fins a 20.000 € per ens"
+    assert wifi["contacts"][0] == {
+        "kind": "phone",
+        "label": "93 400 17 70",
+        "href": "tel:+34934001770",
+    }
+    assert wifi["source_title"] == "Catàleg de serveis 2022"
+    bad = dated_client.get("/api/cards", params={"codi": "../admin"})
+    assert bad.status_code == 422 and "cinc xifres" in bad.json()["detail"]
+
+
+def test_cards_by_state_and_filter(dated_client: TestClient) -> None:
+    body = dated_client.get(
+        "/api/cards", params=[("state", "open"), ("tipologia", "econòmic")]
+    ).json()
+    cards = body["cards"]
+    assert cards and all(c["window"]["state"] == "open" for c in cards)
+    assert all(c["tipologia"] == "econòmic" for c in cards)
+    closes = [c["window"]["closes"] for c in cards]
+    assert closes == sorted(closes)  # closing soonest first
+    every = dated_client.get("/api/cards").json()["cards"]
+    assert len(every) == 144
+    assert dated_client.get("/api/cards", params={"state": "ara"}).status_code == 422
+
+
+def test_docs_assets_are_served_locally(client: TestClient) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200 and "/docs/assets/swagger-ui-bundle.js" in page.text
+    assert "cdn" not in page.text.lower() and "<script>" not in page.text
+    bundle = client.get("/docs/assets/swagger-ui-bundle.js")
+    assert bundle.status_code == 200 and bundle.headers["content-type"].startswith(
+        "text/javascript"
+    )
+    redoc = client.get("/docs/assets/redoc.standalone.js")
+    assert redoc.status_code == 200 and b"cdn.redoc.ly" not in redoc.content
+    assert client.get("/redoc").status_code == 200
+    assert client.get("/docs/assets/passwd").status_code == 404
+    assert client.get("/openapi.json").json()["paths"]["/api/cards"]
