@@ -81,7 +81,9 @@ def main() -> None:
     try:
         questions = [
             q
-            for q in load_questions(ROOT / "data/questions-dev.jsonl", ROOT / "data/questions-dev2.jsonl")
+            for q in load_questions(
+                ROOT / "data/questions-dev.jsonl", ROOT / "data/questions-dev2.jsonl"
+            )
             if q.gold_codis or q.gold_articles
         ]
         sweep(service, [q for q in questions if q.split == "tune"], "tuning half")
