@@ -40,6 +40,11 @@ class AnalyzerSettings(BaseModel):
     bm25_k1: float = 1.2
     bm25_b: float = 0.75
     avg_doc_length: float = 180.0
+    # Extra term frequency for the fields that name what a document is about: the title
+    # (an article's heading, a FAQ entry's question) and the catalogue's keywords.
+    field_boosts: dict[str, float] = Field(
+        default_factory=lambda: {"title": 3.5, "etiquetes": 1.0}
+    )
 
 
 class ChunkingSettings(BaseModel):
