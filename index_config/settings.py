@@ -136,6 +136,48 @@ class GapSettings(BaseModel):
     max_questions: int = 400
 
 
+# Safe on a public portal (issue 9): request limits, rate limits, privacy, links -----------
+class RateLimit(BaseModel):
+    """A token bucket per client: `burst` requests at once, refilled at `per_minute`."""
+
+    per_minute: float = Field(gt=0)
+    burst: int = Field(ge=1)
+
+
+class LimitSettings(BaseModel):
+    """What one client may send (assistant/api/limits.py, assistant/api/rate_limit.py)."""
+
+    # Request bodies are refused with 413 above this size, before they are parsed.
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # /api/ask and /api/ask/stream share one bucket; a town hall's officials often share
+    # one address behind their network, so the defaults leave room for several people.
+    ask: RateLimit = RateLimit(per_minute=20, burst=20)
+    search: RateLimit = RateLimit(per_minute=60, burst=30)
+    feedback: RateLimit = RateLimit(per_minute=30, burst=15)
+    # Reverse proxies (addresses or networks, e.g. "10.0.0.0/8") whose `client_ip_header`
+    # names the real client; from any other peer the header is ignored.
+    trusted_proxies: list[str] = Field(default_factory=list)
+    client_ip_header: str = "X-Forwarded-For"
+    # Clients never limited (addresses or networks), e.g. the Telegram bot's host when the
+    # bot talks to the API over HTTP (it limits each chat itself).
+    exempt: list[str] = Field(default_factory=list)
+    # Buckets kept in memory; the least recently seen client is forgotten first.
+    max_clients: int = Field(default=50_000, ge=100)
+
+
+class PrivacySettings(BaseModel):
+    """What the SQLite file keeps, and for how long (assistant/retention.py)."""
+
+    # Conversations, turns, feedback and the search log older than this are deleted.
+    retention_days: int = Field(default=90, ge=1)
+    # Size bounds: beyond these, the oldest turns (with their feedback) and the oldest
+    # search records are deleted first.
+    max_turns: int = Field(default=50_000, ge=100)
+    max_searches: int = Field(default=200_000, ge=100)
+    # How often the retention job runs (it also runs when the app starts).
+    purge_interval_seconds: float = Field(default=3600.0, gt=0)
+
+
 class Settings(BaseSettings):
     """Everything that varies between deployments. One instance per process."""
 
@@ -200,6 +242,13 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     # Privacy: questions are personal data; they reach the logs at INFO only when allowed.
     log_questions: bool = False
+
+    # Safe on a public portal (issue 9): body size and rate limits, retention, and the
+    # hosts whose links copied from source text stay links (unset: the hosts of the
+    # catalogue resources' own `url` fields in the served index).
+    limits: LimitSettings = LimitSettings()
+    privacy: PrivacySettings = PrivacySettings()
+    link_hosts: list[str] | None = None
 
     @field_validator("qdrant_api_key", "llm_api_key", "admin_token", mode="after")
     @classmethod
