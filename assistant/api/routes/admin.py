@@ -11,6 +11,7 @@ from fastapi.responses import FileResponse
 from assistant.api.deps import ServiceDep
 from assistant.api.operators import Operator, OperatorPage
 from assistant.api.routes.pages import STATIC_DIR
+from assistant.api.schemas import error_responses
 from assistant.reporting import Report, ReportBuilder
 from assistant.reporting.csv_export import questions_csv
 
@@ -29,7 +30,7 @@ _NO_STORE = {"Cache-Control": "no-store"}
     "/api/admin/report",
     response_model=Report,
     dependencies=[Operator],
-    responses={401: {}, 404: {}, 422: {}},
+    responses=error_responses(401, 404, 422),
 )
 def report(
     service: ServiceDep, response: Response, start: FromDay = None, end: ToDay = None
@@ -45,7 +46,7 @@ def report(
     "/api/admin/report.csv",
     dependencies=[Operator],
     response_class=Response,
-    responses={200: {"content": {"text/csv": {}}}, 401: {}, 404: {}, 422: {}},
+    responses={200: {"content": {"text/csv": {}}}, **error_responses(401, 404, 422)},
 )
 def report_csv(service: ServiceDep, start: FromDay = None, end: ToDay = None) -> Response:
     """Les preguntes del període, una per fila, amb la capçalera primer."""
