@@ -15,6 +15,7 @@ from assistant.composer import AnswerComposer
 from assistant.conversation import ConversationStore, Turn
 from assistant.errors import QueryError
 from assistant.grounding import TermStatistics
+from assistant.links import LinkAllowlist
 from assistant.models import Answer, Filters, Hit, StreamEvent
 from assistant.retrieval.hits import to_hit
 from assistant.retrieval.searcher import MAX_QUERY_CHARS, Searcher
@@ -38,8 +39,13 @@ class AssistantService:
         self.settings = settings
         self._today = today
         self.searcher = searcher or Searcher(settings)
+        # Links copied from sources stay links only to these hosts (assistant/links.py).
+        self.links = LinkAllowlist(settings.link_hosts, lambda: self.searcher.index)
         self.composer = AnswerComposer(
-            self.searcher.analyzer, settings.contact, idf=lambda term: self._term_stats().idf(term)
+            self.searcher.analyzer,
+            settings.contact,
+            idf=lambda term: self._term_stats().idf(term),
+            links=self.links.policy,
         )
         self.pipeline = AskPipeline(settings, self.searcher, self.composer, self._profile)
         self.conversations: ConversationStore | None = None
@@ -255,7 +261,7 @@ class AssistantService:
             return None
         if is_refusal(text):
             return None
-        problems = self.llm.check(text, sources)
+        problems = self.llm.check(text, sources, self.links.policy())
         if problems:
             log.warning("LLM answer rejected (%s), using the composer", "; ".join(problems))
             return None
