@@ -25,6 +25,25 @@ class BackendUnavailableError(ConcertaError):
     """The assistant could not be reached (the API is down or timed out)."""
 
 
+class RateLimitedError(QueryError):
+    """The API refused the request with 429: too many requests from the bot's address.
+
+    A QueryError, so the handlers show its message to the user as it is."""
+
+
+def rate_limited_message(retry_after: str | None) -> str:
+    seconds = int(retry_after) if retry_after and retry_after.isdigit() else 0
+    wait = (
+        "un moment"
+        if seconds <= 0
+        else ("un segon" if seconds == 1 else f"{min(seconds, 3600)} segons")
+    )
+    return (
+        "Ara mateix l'assistent rep moltes preguntes i no us pot respondre. "
+        f"Espereu {wait} i torneu-ho a provar, si us plau."
+    )
+
+
 @runtime_checkable
 class AssistantBackend(Protocol):
     """The few operations the bot needs from the assistant."""
@@ -129,7 +148,9 @@ class HttpBackend:
             raise BackendUnavailableError(
                 f"No s'ha pogut connectar amb l'API de Concerta ({type(exc).__name__})."
             ) from exc
-        if response.status_code in (400, 422):
+        if response.status_code == 429:
+            raise RateLimitedError(rate_limited_message(response.headers.get("Retry-After")))
+        if response.status_code in (400, 413, 422):
             raise QueryError(_detail(response) or "La consulta no és vàlida.")
         if response.status_code == 503:
             raise IndexNotReadyError(_detail(response) or "L'índex no està preparat.")
