@@ -17,12 +17,15 @@ from assistant.ask.analysis import QueryAnalysis
 from assistant.ask.decision import Decision
 from assistant.ask.lexicon import Lexicon, default_lexicon
 from assistant.composer.passages import PassagePicker, first_sentence, sentences
+from assistant.instructions import OMITTED, drop_instructions
 from assistant.links import NO_LINKS, LinkPolicy
 from assistant.models import Hit
 from index_config.analyzer import CatalanAnalyzer
 
 _MD_LINK = re.compile(r"\[([^\]]*)\]\(([^)]*)\)")
 _KEPT_LINK = re.compile(r"\x00(\d+)\x00")
+# Where a dropped sentence was, until the brackets of the source text are made inert.
+_DROPPED = "\x00-\x00"
 
 
 @dataclass
@@ -32,10 +35,12 @@ class Composed:
 
 
 def inert(text: object, links: LinkPolicy = NO_LINKS) -> str:
-    """Source text made safe to place in an answer: no bold of its own, and no links but
-    those `links` allows (plain http(s) to an allowlisted host, assistant/links.py);
-    any other link is left as text, "Formulari (https://phish.example/form)"."""
-    value = str(text or "").replace("\x00", "")
+    """Source text made safe to place in an answer: no bold of its own, no links but
+    those `links` allows (plain http(s) to an allowlisted host, assistant/links.py; any
+    other link is left as text, "Formulari (https://phish.example/form)"), and no
+    sentence addressed to the assistant or the reader (a planted instruction, see
+    assistant/instructions.py), which becomes "[…]"."""
+    value = drop_instructions(str(text or "").replace("\x00", ""), _DROPPED)
     kept: list[str] = []
 
     def link(match: re.Match[str]) -> str:
@@ -46,7 +51,7 @@ def inert(text: object, links: LinkPolicy = NO_LINKS) -> str:
         kept.append(f"[{label}]({url})")
         return f"\x00{len(kept) - 1}\x00"
 
-    value = _plain(_MD_LINK.sub(link, value))
+    value = _plain(_MD_LINK.sub(link, value)).replace(_DROPPED, OMITTED)
     return _KEPT_LINK.sub(lambda m: kept[int(m.group(1))], value)
 
 

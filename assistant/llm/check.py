@@ -4,7 +4,7 @@ Cheap and deterministic: citation markers must point at real sources, a non-refu
 cite something, and every code, amount, date, form, phone, e-mail and link in the answer
 must also be in the cited sources. Links must also go to an allowlisted host (a source
 may carry a phishing link), and sentences of source text phrased as instructions to the
-assistant or the reader (prompt injection, assistant/llm/instructions.py) support nothing:
+assistant or the reader (prompt injection, assistant/instructions.py) support nothing:
 an answer that repeats one, restates one or takes a fact from one is rejected. Problems
 are English sentences for the logs; the service falls back to the composer when there is
 any.
@@ -16,14 +16,14 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-from assistant.links import LinkPolicy
-from assistant.llm.facts import Fact, extract_facts
-from assistant.llm.instructions import (
+from assistant.instructions import (
     instruction_marker,
     restates,
     sentences,
     split_instructions,
 )
+from assistant.links import LinkPolicy
+from assistant.llm.facts import Fact, extract_facts
 from assistant.llm.prompt import REFUSAL, format_value
 from assistant.models import Hit
 
