@@ -161,12 +161,21 @@ def validation_message(error: Mapping[str, Any]) -> str:
     return f"El valor de {field.name} no és vàlid."
 
 
+def unknown_filters_message(keys: Sequence[str]) -> str:
+    """One sentence for every unknown filter key: the first few named, the rest counted."""
+    named = ", ".join(excerpt(key) for key in keys[:MAX_MESSAGES])
+    more = f" i {_thousands(len(keys) - MAX_MESSAGES)} més" if len(keys) > MAX_MESSAGES else ""
+    label = "Filtre desconegut" if len(keys) == 1 else "Filtres desconeguts"
+    return f"{label}: {named}{more}. Els filtres acceptats són: {', '.join(FILTER_KEYS)}."
+
+
 def _filter_message(kind: str, key: str) -> str:
     if kind == "extra_forbidden":
-        return (
-            f"Filtre desconegut: {excerpt(key)}. "
-            f"Els filtres acceptats són: {', '.join(FILTER_KEYS)}."
-        )
+        return unknown_filters_message([key])
+    if key == "kind":
+        return "Valor de filtre no vàlid: kind ha de ser recurs, normativa o faq."
+    if key == "tipologia":
+        return "Valor de filtre no vàlid: tipologia ha de ser tècnic, econòmic o material."
     if key == "obert_a":
         return "Valor de filtre no vàlid: obert_a ha de ser una data AAAA-MM-DD."
     if key == "any":
@@ -176,9 +185,19 @@ def _filter_message(kind: str, key: str) -> str:
     return f"Valor de filtre no vàlid: {excerpt(key)}."
 
 
+def _unknown_filter(error: Mapping[str, Any]) -> bool:
+    loc = tuple(error.get("loc", ()))
+    return (
+        error.get("type") == "extra_forbidden" and loc[:2] == ("body", "filters") and len(loc) > 2
+    )
+
+
 def validation_detail(errors: Sequence[Mapping[str, Any]]) -> str:
     """The Catalan sentences for a request's errors: the first few, and how many more."""
-    messages = list(dict.fromkeys(validation_message(e) for e in errors))
+    unknown = [str(e["loc"][2]) for e in errors if _unknown_filter(e)]
+    messages = [unknown_filters_message(unknown)] if unknown else []
+    messages.extend(validation_message(e) for e in errors if not _unknown_filter(e))
+    messages = list(dict.fromkeys(messages))
     shown = messages[:MAX_MESSAGES]
     if len(messages) > MAX_MESSAGES:
         shown.append(f"(I {_thousands(len(messages) - MAX_MESSAGES)} problemes més.)")

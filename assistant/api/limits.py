@@ -9,6 +9,7 @@ by 2 GB before their 422).
 
 from __future__ import annotations
 
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant.api.errors import json_error
@@ -71,6 +72,11 @@ class BodySizeLimit:
         await self.app(scope, replay, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Counted and logged under the route template it was sent to, as if routed.
+        for route in getattr(scope.get("app"), "routes", ()):
+            if route.matches(scope)[0] is Match.FULL:
+                scope["route"] = route
+                break
         # Connection: close, so the server drops the rest of the body instead of reading it.
         response = json_error(413, too_large_message(self.max_bytes), {"Connection": "close"})
         await response(scope, receive, send)

@@ -18,6 +18,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -143,7 +144,7 @@ class RateLimitMiddleware:
             return
         client = client_address(scope, self.trusted, self.header)
         scope.setdefault("state", {})[CLIENT_STATE_KEY] = client
-        group = LIMITED_ROUTES.get((scope["method"], scope["path"].rstrip("/") or "/"))
+        group = LIMITED_ROUTES.get((scope["method"], scope["path"]))
         if group is None or _within(_address(client), self.exempt):
             await self.app(scope, receive, send)
             return
@@ -151,6 +152,8 @@ class RateLimitMiddleware:
         if wait <= 0:
             await self.app(scope, receive, send)
             return
+        # Counted under its route template (always one of LIMITED_ROUTES), as if routed.
+        scope["route"] = SimpleNamespace(path=scope["path"])
         request = Request(scope, receive)
         metrics = getattr(request.app.state, "metrics", None) if "app" in scope else None
         if metrics is not None:

@@ -173,6 +173,20 @@ _ERRORS: dict[int, dict[str, Any]] = {
 }
 
 
-def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """The OpenAPI `responses` of a route's errors, with their real shape."""
-    return {code: _ERRORS[code] for code in codes}
+_ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
+
+
+def error_responses(*codes: int, streaming: bool = False) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI `responses` of a route's errors, with their real shape. `streaming`:
+    the route's own media type is text/event-stream, but its errors are JSON (FastAPI
+    would declare a model response in the route's media type, so the content is given
+    explicitly; the ErrorResponse schema comes from the other routes)."""
+    if not streaming:
+        return {code: _ERRORS[code] for code in codes}
+    return {
+        code: {
+            **{k: v for k, v in _ERRORS[code].items() if k != "model"},
+            "content": _ERROR_CONTENT,
+        }
+        for code in codes
+    }

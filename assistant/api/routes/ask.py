@@ -58,7 +58,11 @@ def opened_stream(body: AskRequest, service: ServiceDep) -> Iterator[StreamEvent
     return itertools.chain([first] if first is not None else [], events)
 
 
-@router.post("/ask/stream", response_class=EventSourceResponse, responses=ERRORS)
+@router.post(
+    "/ask/stream",
+    response_class=EventSourceResponse,
+    responses=error_responses(413, 422, 429, 503, streaming=True),
+)
 def ask_stream(
     events: Annotated[Iterator[StreamEvent], Depends(opened_stream)],
 ) -> Iterator[ServerSentEvent]:
