@@ -261,7 +261,9 @@ class ConversationStore:
         """Delete turns and feedback older than `before`, then the oldest turns beyond
         `max_turns` (with their feedback), then conversations left with nothing."""
         cutoff = stamp(before)
-        empty_before = stamp(min(before, self._clock() - _EMPTY_CONVERSATION_GRACE))
+        # A conversation left without turns (all deleted, or its answer never came) goes
+        # too, unless it is new: its first answer may be on its way.
+        empty_before = stamp(self._clock() - _EMPTY_CONVERSATION_GRACE)
         with self._lock:
             db = self._db
             turns_before = _count(db, "turns")
