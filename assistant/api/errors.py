@@ -232,8 +232,14 @@ async def _on_domain_error(request: Request, exc: Exception) -> JSONResponse:
     return json_error(500, GENERIC_ERROR)
 
 
+# FastAPI's answer to a body it cannot decode at all (not UTF-8): the same as bad JSON.
+_UNPARSABLE_BODY = "There was an error parsing the body"
+
+
 async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and exc.detail == _UNPARSABLE_BODY:
+        return json_error(422, BAD_JSON)
     # Our own routes raise HTTPException with a Catalan detail; Starlette's own
     # (404 for unknown paths, 405) come in English and are replaced.
     detail = (

@@ -10,7 +10,7 @@ import datetime as dt
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
 from assistant.models import Hit
@@ -23,12 +23,15 @@ MAX_TOP_K = 50
 MAX_FILTER_CHARS = 200
 # Server-issued ids are 22 characters (assistant/conversation.py); older ones 32.
 MAX_ID_CHARS = 100
-# Not blank: at least one character that is not white space (Python's definition, the
-# same str.strip() uses; the python-re engine keeps the schema's pattern and the check
-# in agreement).
-NOT_BLANK = r"\S"
+# Not blank: at least one character that is white space neither for Python (str.strip,
+# what the service trims) nor for JSON Schema's ECMA-262 regular expressions (what
+# clients validate with). The two disagree on U+001C-U+001F and U+0085 (space only for
+# Python) and U+FEFF (space only for ECMA), so `\S` alone would mean two things.
+NOT_BLANK = (
+    r"[^\t\n\v\f\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]"
+)
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-# Requests are validated with Python's regular expressions, as str.strip() sees spaces.
+# Requests are validated with Python's regular expressions (NOT_BLANK uses \u escapes).
 _CONFIG = ConfigDict(extra="forbid", regex_engine="python-re")
 
 
@@ -42,14 +45,19 @@ def iso_date(value: Any) -> Any:
     raise PydanticCustomError("date_format", "a date as YYYY-MM-DD")
 
 
-def no_bool(value: Any) -> Any:
-    """JSON true is not the number 1."""
-    if isinstance(value, bool):
+def json_integer(value: Any) -> Any:
+    """A JSON integer as JSON Schema reads it: 5 or 5.0, never true or "5" (pydantic's
+    lax mode takes both, its strict mode refuses 5.0)."""
+    if isinstance(value, bool | str):
         raise PydanticCustomError("int_type", "an integer")
     return value
 
 
+# Constraints first, validators after: pydantic only writes minimum/maximum into the JSON
+# schema for constraints on the type itself.
 IsoDate = Annotated[dt.date, BeforeValidator(iso_date)]
+Year = Annotated[int, Field(ge=1900, le=2100), BeforeValidator(json_integer)]
+TopK = Annotated[int, Field(ge=1, le=MAX_TOP_K), BeforeValidator(json_integer)]
 FilterText = Annotated[str, Field(max_length=MAX_FILTER_CHARS)]
 
 
@@ -70,7 +78,7 @@ class FilterValues(BaseModel):
     destinataris: FilterText | None = Field(
         default=None, description="Destinataris (p. ex. «Ajuntaments»)."
     )
-    any: Annotated[StrictInt, Field(ge=1900, le=2100)] | None = Field(
+    any: Year | None = Field(
         default=None, description="Any del catàleg."
     )
     obert_a: IsoDate | None = Field(
@@ -93,7 +101,7 @@ class SearchRequest(BaseModel):
     query: str = Field(
         min_length=1, max_length=MAX_TEXT_CHARS, pattern=NOT_BLANK, description="Text de la cerca."
     )
-    top_k: StrictInt = Field(default=10, ge=1, le=MAX_TOP_K, description="Nombre de resultats.")
+    top_k: TopK = Field(default=10, description="Nombre de resultats.")
     filters: FilterValues = Field(default_factory=FilterValues)
 
 
@@ -128,7 +136,7 @@ class FeedbackRequest(BaseModel):
 
     conversation_id: str = Field(min_length=1, max_length=MAX_ID_CHARS)
     message_id: str | None = Field(default=None, min_length=1, max_length=MAX_ID_CHARS)
-    rating: Annotated[Literal[1, -1], BeforeValidator(no_bool)] = Field(
+    rating: Annotated[Literal[1, -1], BeforeValidator(json_integer)] = Field(
         description="1 (útil) o -1 (no útil). Una valoració per resposta: l'última compta."
     )
     comment: str | None = Field(default=None, max_length=MAX_TEXT_CHARS)

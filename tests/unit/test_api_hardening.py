@@ -15,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from assistant.api import create_app
+from assistant.api.schemas import NOT_BLANK
 from assistant.api.security_headers import page_policy
 from assistant.errors import NotFoundError
 from assistant.service import AssistantService
@@ -95,7 +96,8 @@ def test_a_filter_value_has_a_length_limit(client: TestClient, double: ServiceDo
     ("route", "body", "message"),
     [
         ("/api/search", {"query": "wifi", "top_k": True}, "top_k"),
-        ("/api/search", {"query": "wifi", "top_k": 5.0}, "top_k"),
+        ("/api/search", {"query": "wifi", "top_k": "5"}, "top_k"),
+        ("/api/search", {"query": "wifi", "top_k": 5.5}, "top_k"),
         ("/api/search", {"query": "wifi", "filters": {"obert_a": 0}}, "obert_a"),
         ("/api/search", {"query": "wifi", "filters": {"any": True}}, "any"),
         ("/api/feedback", {"conversation_id": "c1", "rating": True}, "valoració"),
@@ -116,7 +118,9 @@ def test_open_date_must_be_a_date(client: TestClient) -> None:
         assert only_detail(response) == "La data ha de tenir el format AAAA-MM-DD."
 
 
-@pytest.mark.parametrize("query", ["", " ", "\t\n"])
+# Blank for Python (U+001D, U+0085) or for JSON Schema's regular expressions (U+FEFF):
+# blank for both, so the schema and the API agree.
+@pytest.mark.parametrize("query", ["", " ", "\t\n", "\x1d", "\x85", "\ufeff", "\u3000 "])
 def test_an_empty_query_is_rejected_like_a_blank_one(client: TestClient, query: str) -> None:
     response = client.post("/api/search", json={"query": query})
     assert response.status_code == 422
@@ -251,9 +255,29 @@ def test_every_string_a_client_sends_has_a_limit_in_the_schema(client: TestClien
                 for node in walk(parameter["schema"]):
                     if node.get("type") == "string":
                         assert {"maxLength", "pattern", "format"} & set(node), (path, parameter)
+    # Constraints written as JSON Schema keywords, never pydantic's own names.
+    for node in walk(document):
+        assert not {"ge", "le", "gt", "lt"} & set(node), node
+    assert schemas["FilterValues"]["properties"]["any"]["anyOf"][0] == {
+        "type": "integer", "minimum": 1900, "maximum": 2100,
+    }  # fmt: skip
     search = schemas["SearchRequest"]["properties"]
-    assert search["query"]["minLength"] == 1 and search["query"]["pattern"] == r"\S"
+    assert search["query"]["minLength"] == 1 and search["query"]["pattern"] == NOT_BLANK
     assert search["top_k"] == {
         "type": "integer", "maximum": 50, "minimum": 1, "title": "Top K",
         "description": "Nombre de resultats.", "default": 10,
     }  # fmt: skip
+
+
+def test_json_integers_as_json_schema_reads_them(client: TestClient, double: ServiceDouble) -> None:
+    response = client.post("/api/search", json={"query": "wifi", "top_k": 5.0})
+    assert response.status_code == 200
+    assert double.calls == [("search", ("wifi", 5, {}))]
+
+
+def test_a_body_that_is_not_utf8_is_bad_json_not_an_undocumented_400(client: TestClient) -> None:
+    response = client.post(
+        "/api/feedback", content=b"\xff\xfe\xfa", headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert only_detail(response) == "El cos de la petició no és un JSON vàlid."
