@@ -21,8 +21,8 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from pydantic import SecretStr
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from assistant.api import create_app
 from assistant.conversation import ConversationStore
