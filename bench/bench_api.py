@@ -163,6 +163,11 @@ def start_server(
 ) -> subprocess.Popen[bytes]:
     log = log_path.open("wb")
     env = dict(os.environ)
+    # One client address drives every request: the per-client rate limits would answer
+    # most of them 429 (bench/soak.py measures the limits themselves).
+    for group in ("ASK", "SEARCH", "FEEDBACK"):
+        env.setdefault(f"CONCERTA_LIMITS__{group}__PER_MINUTE", "1000000")
+        env.setdefault(f"CONCERTA_LIMITS__{group}__BURST", "1000000")
     if torch_threads:
         env["OMP_NUM_THREADS"] = str(torch_threads)  # read by torch at import
     else:

@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -140,8 +140,28 @@ class GapSettings(BaseModel):
 class RateLimit(BaseModel):
     """A token bucket per client: `burst` requests at once, refilled at `per_minute`."""
 
-    per_minute: float = Field(gt=0)
-    burst: int = Field(ge=1)
+    # A plain RateLimit may be given for any group (read by attributes).
+    model_config = ConfigDict(from_attributes=True)
+
+    per_minute: float = Field(default=20, gt=0)
+    burst: int = Field(default=20, ge=1)
+
+
+# One class per group, so that CONCERTA_LIMITS__SEARCH__BURST alone keeps the group's
+# own per-minute default.
+class AskLimit(RateLimit):
+    per_minute: float = Field(default=20, gt=0)
+    burst: int = Field(default=20, ge=1)
+
+
+class SearchLimit(RateLimit):
+    per_minute: float = Field(default=60, gt=0)
+    burst: int = Field(default=30, ge=1)
+
+
+class FeedbackLimit(RateLimit):
+    per_minute: float = Field(default=30, gt=0)
+    burst: int = Field(default=15, ge=1)
 
 
 class LimitSettings(BaseModel):
@@ -151,9 +171,9 @@ class LimitSettings(BaseModel):
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     # /api/ask and /api/ask/stream share one bucket; a town hall's officials often share
     # one address behind their network, so the defaults leave room for several people.
-    ask: RateLimit = RateLimit(per_minute=20, burst=20)
-    search: RateLimit = RateLimit(per_minute=60, burst=30)
-    feedback: RateLimit = RateLimit(per_minute=30, burst=15)
+    ask: AskLimit = AskLimit()
+    search: SearchLimit = SearchLimit()
+    feedback: FeedbackLimit = FeedbackLimit()
     # Reverse proxies (addresses or networks, e.g. "10.0.0.0/8") whose `client_ip_header`
     # names the real client; from any other peer the header is ignored.
     trusted_proxies: list[str] = Field(default_factory=list)

@@ -78,9 +78,7 @@ class FilterValues(BaseModel):
     destinataris: FilterText | None = Field(
         default=None, description="Destinataris (p. ex. «Ajuntaments»)."
     )
-    any: Year | None = Field(
-        default=None, description="Any del catàleg."
-    )
+    any: Year | None = Field(default=None, description="Any del catàleg.")
     obert_a: IsoDate | None = Field(
         default=None,
         description="Data AAAA-MM-DD: recursos amb el termini de sol·licitud obert aquell dia.",

@@ -298,3 +298,18 @@ def test_exempt_clients_are_never_limited() -> None:
     app, _ = limited_app(settings, clock)
     with TestClient(app, client=("127.0.0.1", 5000)) as client:
         assert {client.post("/api/search", json={}).status_code for _ in range(5)} == {200}
+
+
+def test_defaults_and_one_setting_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    from index_config import Settings
+
+    limits = Settings().limits
+    assert (limits.max_body_bytes, limits.trusted_proxies, limits.exempt) == (65536, [], [])
+    assert (limits.ask.per_minute, limits.ask.burst) == (20, 20)
+    assert (limits.search.per_minute, limits.search.burst) == (60, 30)
+    assert (limits.feedback.per_minute, limits.feedback.burst) == (30, 15)
+    monkeypatch.setenv("CONCERTA_LIMITS__SEARCH__BURST", "5")
+    monkeypatch.setenv("CONCERTA_LIMITS__TRUSTED_PROXIES", '["10.0.0.0/8"]')
+    limits = Settings().limits
+    assert (limits.search.per_minute, limits.search.burst) == (60, 5)
+    assert limits.trusted_proxies == ["10.0.0.0/8"]
