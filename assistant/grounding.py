@@ -8,13 +8,17 @@ IDF in the index, so "platja" (never in the corpus) outweighs "subvenció" (ever
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from haystack import Document
 
 from index_config.analyzer import DATA_DIR, CatalanAnalyzer, SynonymMap, fold
+
+# Term statistics moved to index_config (the ingest computes and stores them with each
+# index version); still importable from here for the ask path.
+from index_config.term_stats import TermStatistics
+
+__all__ = ["Coverage", "GroundingCheck", "TermStatistics"]
 
 
 def _fillers() -> frozenset[str]:
@@ -28,24 +32,6 @@ class Coverage:
     score: float
     unknown_years: list[int]
     missing: list[str]
-
-
-class TermStatistics:
-    """Document frequencies of analysed terms over the chunks of one index version."""
-
-    def __init__(self, analyzer: CatalanAnalyzer, documents: Iterable[Document]) -> None:
-        self.analyzer = analyzer
-        self.df: dict[str, int] = {}
-        self.n = 0
-        for doc in documents:
-            self.n += 1
-            text = f"{doc.meta.get('title', '')} {doc.content or ''}"
-            for term in set(analyzer.term_weights(text)):
-                self.df[term] = self.df.get(term, 0) + 1
-
-    def idf(self, term: str) -> float:
-        df = self.df.get(term, 0)
-        return math.log(1 + (self.n - df + 0.5) / (df + 0.5))
 
 
 class GroundingCheck:

@@ -113,9 +113,7 @@ class AssistantService:
         opened = self.searcher.index.get() if self.searcher.index else None
         if opened is None:
             return None
-        docs = opened.store.filter_documents(
-            {"field": "meta.codi", "operator": "==", "value": codi}
-        )
+        docs = opened.documents(extra={"codi": codi})
         return to_hit(docs[0], set(), self.searcher.analyzer) if docs else None
 
     def open_resources(self, on: dt.date | None = None, limit: int = 20) -> list[Hit]:
@@ -124,17 +122,7 @@ class AssistantService:
         opened = self.searcher.index.get() if self.searcher.index else None
         if opened is None:
             return []
-        num = int(day.strftime("%Y%m%d"))
-        docs = opened.store.filter_documents(
-            {
-                "operator": "AND",
-                "conditions": [
-                    {"field": "meta.kind", "operator": "==", "value": "recurs"},
-                    {"field": "meta.termini_inici_num", "operator": "<=", "value": num},
-                    {"field": "meta.termini_fi_num", "operator": ">=", "value": num},
-                ],
-            }
-        )
+        docs = opened.documents(Filters(kind="recurs", obert_a=day))
         docs.sort(key=lambda d: (d.meta.get("termini_fi_num") or 0, d.meta.get("codi") or ""))
         return [to_hit(d, set(), self.searcher.analyzer) for d in docs[:limit]]
 
@@ -213,13 +201,9 @@ class AssistantService:
         return question
 
     def _term_stats(self) -> TermStatistics:
+        # Computed by the ingest and stored with the version; loaded when it was opened.
         assert self.searcher.index is not None
-        opened = self.searcher.index.get()
-        with self._stats_lock:
-            if self._stats is None or self._stats[0] != opened.version:
-                stats = TermStatistics(self.searcher.analyzer, opened.store.filter_documents())
-                self._stats = (opened.version, stats)
-            return self._stats[1]
+        return self.searcher.index.get().term_stats
 
     def _plan(self, question: str, filters: Filters, history: list[Turn]) -> Plan:
         today = self.today()

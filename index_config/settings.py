@@ -56,8 +56,18 @@ class ModelProfile(BaseModel):
     passage_prefix: str = ""
 
 
+FusionMethod = Literal["weighted", "rrf", "dbsf", "formula"]
+
+
 class RetrievalSettings(BaseModel):
     candidates: int = 50
+    # How the dense and sparse rankings are fused: our weighted sum of max-normalised
+    # scores ("weighted", assistant/retrieval/fusion.py), or by the engine over prefetches:
+    # weighted reciprocal rank fusion, distribution-based score fusion, or a formula
+    # (dense * w + sparse / sparse_scale * w). Compared in bench/README.md.
+    fusion: FusionMethod = "weighted"
+    rrf_k: int = 60
+    sparse_scale: float = 10.0
     # Per-model fusion weights, tuned with `concerta eval`; a model not listed gets `default`.
     weights: dict[str, FusionWeights] = Field(default_factory=dict)
     default: FusionWeights = FusionWeights(dense=0.5, sparse=0.5)
@@ -71,6 +81,9 @@ class QdrantSettings(BaseModel):
     shard_number: int | None = None
     replication_factor: int | None = None
     write_batch_size: int = 128
+    # Qdrant Edge's search thread pool (None: sized from the CPU count), fixed when a
+    # version is created.
+    search_threads: int | None = None
 
 
 class Settings(BaseSettings):

@@ -32,7 +32,8 @@ class CatalanSparseDocumentEmbedder:
 
     def warm_up(self) -> None:
         if self._analyzer is None:
-            self._analyzer = CatalanAnalyzer(self.analyzer_settings)
+            # Each document is embedded once: caching texts would only hold memory.
+            self._analyzer = CatalanAnalyzer(self.analyzer_settings, text_cache_size=0)
 
     def to_dict(self) -> dict[str, Any]:
         return default_to_dict(

@@ -1,5 +1,6 @@
-"""IngestJob: sources -> converted documents -> delta against the served index -> a new,
-atomically published index version. Idempotent by content hash."""
+"""IngestJob: sources -> converted documents -> changes against the served version -> the
+next version, built beside the served one and published atomically. Idempotent by
+content hash; see index_config/local_versions.py for what a kill -9 leaves behind."""
 
 from __future__ import annotations
 
@@ -12,17 +13,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from haystack import Document, Pipeline
-from haystack.components.writers import DocumentWriter
-from haystack.document_stores.types import DuplicatePolicy
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from index_config import Settings
 from index_config.embedders import document_embedder, embedding_dimension, index_fingerprint
-from index_config.sparse_document_embedder import CatalanSparseDocumentEmbedder
-from index_config.store import IndexManifest, IndexVersions
+from index_config.store_errors import StoreError
+from index_config.term_stats import TermStatistics
+from index_config.versions import IndexManifest, IndexVersions, OpenedVersion, index_versions
+from ingest.changes import indexed_documents, plan_changes
 from ingest.converters.base import ConversionError, ConvertedDocument
+from ingest.indexer import ChunkIndexer, progress_bar
 from ingest.sources import SourceFailure, convert_item, resolve
 
 log = logging.getLogger(__name__)
@@ -66,10 +66,6 @@ def ingest_lock(data_dir: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _in_scope(source_path: str, scopes: list[str]) -> bool:
-    return any(source_path == s or source_path.startswith(s.rstrip("/") + "/") for s in scopes)
-
-
 class IngestJob:
     """One run of `concerta ingest`."""
 
@@ -80,22 +76,25 @@ class IngestJob:
         self.settings = settings
         self._dense_embedder = dense_embedder
         self.console = console or Console(stderr=True)
-        self.versions = IndexVersions(settings)
         self.fingerprint = index_fingerprint(settings)
 
     def run(self, sources: list[str]) -> IngestReport:
         with ingest_lock(self.settings.data_dir):
-            return self._run(sources)
+            versions = index_versions(self.settings)
+            try:
+                return self._run(versions, sources)
+            finally:
+                versions.close()
 
     # ------------------------------------------------------------------------------
     def _convert(
         self, sources: list[str], report: IngestReport
-    ) -> tuple[list[str], list[ConvertedDocument], set[str]]:
+    ) -> tuple[list[str], dict[str, ConvertedDocument], set[str]]:
         scopes, items, missing = resolve(sources)
         report.failures.extend(missing)
         converted: list[ConvertedDocument] = []
         protected: set[str] = set()  # source paths whose old documents must be kept
-        with self._progress() as progress:
+        with progress_bar(self.console) as progress:
             task = progress.add_task("Convertint", total=len(items))
             for item in items:
                 try:
@@ -113,11 +112,6 @@ class IngestJob:
                     report.failures.append(SourceFailure(item.name, str(exc)))
                     protected.add(item.key)
                 progress.advance(task)
-        return scopes, converted, protected
-
-    def _run(self, sources: list[str]) -> IngestReport:
-        report = IngestReport()
-        scopes, converted, protected = self._convert(sources, report)
         # The same document from two files: keep the first, report the second.
         unique: dict[str, ConvertedDocument] = {}
         for doc in converted:
@@ -129,114 +123,80 @@ class IngestJob:
                 )
                 continue
             unique[doc.doc_id] = doc
+        return scopes, unique, protected
 
+    def _base(self, versions: IndexVersions, dim: int) -> OpenedVersion | None:
+        """The version to build on: the served one, or the newest valid one if the served
+        one cannot be read; None to build from scratch (none yet, or another model)."""
+        current = versions.current()
+        for name in [*([current] if current else []), *versions.fallbacks()]:
+            try:
+                opened = versions.open(name)
+            except StoreError as exc:
+                log.warning("cannot build on index version %s: %s", name, exc)
+                continue
+            if opened.manifest.compatible(self.settings.embedding_model, dim):
+                return opened
+            log.warning("embedding model changed: building the index from scratch")
+            opened.close()
+            return None
+        return None
+
+    def _run(self, versions: IndexVersions, sources: list[str]) -> IngestReport:
+        report = IngestReport()
+        scopes, documents, protected = self._convert(sources, report)
         embedder = self._dense_embedder or document_embedder(self.settings)
         if hasattr(embedder, "warm_up"):
             embedder.warm_up()
-        dim = embedding_dimension(embedder)
-        current = self.versions.current()
-        manifest = self.versions.manifest(current) if current else None
-        reuse = (
-            manifest is not None
-            and manifest.model == self.settings.embedding_model
-            and manifest.embedding_dim == dim
-        )
-        if current and not reuse:
-            log.warning("embedding model changed: building the index from scratch")
-        working = self.versions.new_version(current if reuse else None)
+        dim = int(embedding_dimension(embedder) or 0)
+        base = self._base(versions, dim)
         try:
-            store = self.versions.open_store(working, int(dim or 0))
-            try:
-                changed = self._apply(store, embedder, unique, scopes, protected, report)
-                self.versions.write_manifest(
-                    working,
-                    IndexManifest(
-                        model=self.settings.embedding_model,
-                        embedding_dim=int(dim or 0),
-                        fingerprint=self.fingerprint,
-                        created=dt.datetime.now(dt.UTC).isoformat(),
-                    ),
-                )
-            finally:
-                store.close()
-            if changed or current is None or not reuse:
-                report.version = self.versions.publish(working)
+            indexed = indexed_documents(base.store if base else None)
+            changes = plan_changes(documents, indexed, scopes, protected)
+            report.added, report.updated = changes.added, changes.updated
+            report.unchanged, report.deleted = changes.unchanged, changes.deleted
+            if base is not None and not changes.any:
+                report.version = base.name  # nothing changed: no new version
             else:
-                self.versions.discard(working)
-                report.version = current
-        except BaseException:
-            self.versions.discard(working)
-            raise
-        self.versions.prune()
+                report.version = self._build(versions, base, changes, embedder, dim)
+        finally:
+            if base is not None:
+                base.close()
+        versions.prune()
         return report
 
-    def _apply(
+    def _build(
         self,
-        store: object,
-        embedder: object,
-        docs: dict[str, ConvertedDocument],
-        scopes: list[str],
-        protected: set[str],
-        report: IngestReport,
-    ) -> bool:
-        from haystack_integrations.document_stores.qdrant import QdrantDocumentStore
-
-        assert isinstance(store, QdrantDocumentStore)
-        existing: dict[str, tuple[str, str]] = {}
-        for chunk in store.filter_documents():
-            meta = chunk.meta
-            existing.setdefault(
-                meta.get("doc_id", ""), (meta.get("doc_hash", ""), meta.get("source_path", ""))
+        versions: IndexVersions,
+        base: OpenedVersion | None,
+        changes: Any,
+        embedder: Any,
+        dim: int,
+    ) -> str:
+        indexer = ChunkIndexer(self.settings, embedder, self.console)
+        working = versions.begin(base, dim)
+        try:
+            log.info("working version %s (%s)", working.name, working.how)
+            stats = base.term_stats.copy() if base is not None else TermStatistics()
+            if base is not None and changes.to_remove:
+                indexer.forget(base.store.get_documents(changes.to_remove), stats)
+                working.store.delete_points(changes.to_remove)
+            indexer.write(working.store, changes.to_write, stats)
+            with progress_bar(self.console) as progress:
+                progress.add_task("Optimitzant l'índex", total=None)
+                working.store.optimize()
+            manifest = IndexManifest(
+                model=self.settings.embedding_model,
+                embedding_dim=dim,
+                fingerprint=self.fingerprint,
+                created=dt.datetime.now(dt.UTC).isoformat(),
+                chunks=working.store.count_documents(),
             )
-
-        to_write: list[Document] = []
-        to_delete: list[str] = []
-        for doc_id, doc in docs.items():
-            old = existing.get(doc_id)
-            if old is None:
-                report.added += 1
-            elif old[0] == doc.content_hash:
-                report.unchanged += 1
-                continue
-            else:
-                report.updated += 1
-                to_delete.append(doc_id)
-            to_write.extend(doc.chunks)
-        for doc_id, (_, source_path) in existing.items():
-            if doc_id in docs or not _in_scope(source_path, scopes) or source_path in protected:
-                continue
-            to_delete.append(doc_id)
-            report.deleted += 1
-
-        if to_delete:
-            store.delete_by_filter({"field": "meta.doc_id", "operator": "in", "value": to_delete})
-        if to_write:
-            self._embed_and_write(store, embedder, to_write)
-        return bool(to_write or to_delete)
-
-    def _embed_and_write(self, store: Any, embedder: Any, chunks: list[Document]) -> None:
-        sparse = CatalanSparseDocumentEmbedder(analyzer=self.settings.analyzer.model_dump())
-        pipeline = Pipeline()
-        pipeline.add_component("dense", embedder)
-        pipeline.add_component("sparse", sparse)
-        pipeline.add_component("writer", DocumentWriter(store, policy=DuplicatePolicy.OVERWRITE))
-        pipeline.connect("dense.documents", "sparse.documents")
-        pipeline.connect("sparse.documents", "writer.documents")
-        batch = 64
-        with self._progress() as progress:
-            task = progress.add_task("Indexant", total=len(chunks))
-            for start in range(0, len(chunks), batch):
-                part = chunks[start : start + batch]
-                pipeline.run({"dense": {"documents": part}})
-                progress.advance(task, len(part))
-
-    def _progress(self) -> Progress:
-        return Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=self.console,
-            transient=True,
-            disable=not self.console.is_terminal,
-        )
+            if manifest.chunks != stats.n:
+                raise StoreError(
+                    f"term statistics count {stats.n} chunks, {manifest.chunks} indexed"
+                )
+            return versions.publish(working, manifest, stats)
+        except BaseException:
+            versions.discard(working)
+            raise

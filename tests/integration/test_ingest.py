@@ -26,7 +26,7 @@ from assistant.cli import app
 from assistant.retrieval.searcher import Searcher
 from index_config import Settings
 from index_config.settings import PROJECT_DIR
-from index_config.store import IndexVersions
+from index_config.versions import index_versions
 from ingest.job import IngestJob, IngestLockedError, IngestReport, ingest_lock
 from tests.conftest import SAMPLE_DIR, make_settings
 
@@ -71,22 +71,21 @@ def counts(report: IngestReport) -> tuple[int, int, int, int, int]:
 
 
 def indexed(settings: Settings) -> dict[str, list[dict[str, object]]]:
-    """doc_id -> chunk metadata of the published version (read directly from Qdrant)."""
-    versions = IndexVersions(settings)
+    """doc_id -> chunk metadata of the published version (read directly from Qdrant Edge)."""
+    versions = index_versions(settings)
     current = versions.current()
     assert current is not None
-    manifest = versions.manifest(current)
-    assert manifest is not None
-    store = versions.open_store(current, manifest.embedding_dim)
+    opened = versions.open(current)
     try:
         out: dict[str, list[dict[str, object]]] = {}
-        for chunk in store.filter_documents():
+        for chunk in sorted(opened.store.filter_documents(), key=lambda d: d.id):
             out.setdefault(str(chunk.meta["doc_id"]), []).append(
                 {**chunk.meta, "id": chunk.id, "content": chunk.content}
             )
+        assert opened.count == sum(len(chunks) for chunks in out.values())
         return out
     finally:
-        store.close()
+        opened.close()
 
 
 def pointer(settings: Settings) -> str:
@@ -332,69 +331,6 @@ def test_kill_9_mid_run_leaves_the_published_index_intact(
     assert pointer(settings) != published
     assert not any(p.name.endswith(".tmp") for p in versions_dir.iterdir())
     assert len([d for d in indexed(settings) if d.startswith("recurs:")]) == 144
-
-
-# Index versions (file system only) ------------------------------------------------------------
-def test_index_versions_publish_copy_discard_and_prune(settings: Settings) -> None:
-    versions = IndexVersions(settings)
-    assert versions.current() is None and versions.pointer_token() is None
-
-    first = versions.new_version(None)
-    assert first.endswith(".tmp") and versions.version_dir(first).is_dir()
-    assert versions.current() is None  # a working copy is never served
-    (versions.version_dir(first) / "data").write_text("v1", "utf-8")
-    published = versions.publish(first)
-    assert versions.current() == published == first.removesuffix(".tmp")
-    assert pointer(settings) == published
-    token = versions.pointer_token()
-
-    # A working copy starts as a copy of the served version (without Qdrant's lock file).
-    (versions.version_dir(published) / ".lock").write_text("", "utf-8")
-    second = versions.new_version(published)
-    assert (versions.version_dir(second) / "data").read_text("utf-8") == "v1"
-    assert not (versions.version_dir(second) / ".lock").exists()
-    versions.discard(second)
-    assert not versions.version_dir(second).exists()
-    assert versions.current() == published and versions.pointer_token() == token
-
-    # Leftovers of interrupted runs and old versions go; the served one stays.
-    leftover = versions.new_version(published)
-    newer = [versions.publish(versions.new_version(None)) for _ in range(3)]
-    versions.prune(keep=2)
-    remaining = sorted(p.name for p in (settings.qdrant_dir / "versions").iterdir())
-    assert leftover not in remaining
-    assert versions.current() == newer[-1] and newer[-1] in remaining
-    assert set(remaining) <= set(newer) and len(remaining) <= 3
-
-
-def test_prune_keeps_the_two_most_recent_versions(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import datetime as dt
-    import types
-
-    from index_config import store
-
-    # Three runs published within the same second, whose random suffixes happen to
-    # sort in reverse order of creation.
-    frozen = dt.datetime(2022, 3, 15, 10, 0, 0, tzinfo=dt.UTC)
-    fake_dt = types.SimpleNamespace(
-        UTC=dt.UTC, datetime=types.SimpleNamespace(now=lambda tz=None: frozen)
-    )
-    suffixes = iter(["c" * 32, "b" * 32, "a" * 32])
-    monkeypatch.setattr(store, "dt", fake_dt)
-    monkeypatch.setattr(store.uuid, "uuid4", lambda: types.SimpleNamespace(hex=next(suffixes)))
-    versions = IndexVersions(settings)
-    published = [versions.publish(versions.new_version(None)) for _ in range(3)]
-    versions.prune(keep=2)
-    remaining = {p.name for p in (settings.qdrant_dir / "versions").iterdir()}
-    assert remaining == set(published[-2:])
-
-
-def test_pointer_to_a_missing_version_means_no_index(settings: Settings) -> None:
-    settings.qdrant_dir.mkdir(parents=True)
-    (settings.qdrant_dir / "CURRENT").write_text("v-gone\n", "utf-8")
-    assert IndexVersions(settings).current() is None
 
 
 def test_overlapping_sources_are_not_a_failure(settings: Settings, corpus: Path) -> None:
