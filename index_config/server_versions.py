@@ -17,7 +17,6 @@ import json
 import logging
 import time
 import zlib
-from collections.abc import Callable
 from typing import Any
 
 from qdrant_client import QdrantClient
@@ -45,31 +44,33 @@ RETIRE_GRACE_SECONDS = 60.0
 
 class ServerIndexVersions(IndexVersions):
     def __init__(
-        self, settings: Settings, client_factory: Callable[[], QdrantClient] | None = None
+        self,
+        settings: Settings,
+        client: QdrantClient | None = None,
+        retire_grace: float = RETIRE_GRACE_SECONDS,
     ) -> None:
-        """`client_factory`: how to reach Qdrant (tests pass a local-mode client)."""
+        """`client`: how to reach Qdrant (default: CONCERTA_QDRANT_URL and its API key; tests
+        pass a local-mode client, which its owner closes)."""
         self.settings = settings
         self.alias = settings.qdrant.collection
         self.prefix = f"{self.alias}__"
-        self._factory = client_factory or self._default_client
-        self._client: QdrantClient | None = None
-
-    def _default_client(self) -> QdrantClient:
-        key = self.settings.qdrant_api_key
-        return QdrantClient(
-            url=self.settings.qdrant_url, api_key=key.get_secret_value() if key else None
-        )
+        self.retire_grace = retire_grace
+        self._client = client
+        self._owns_client = client is None
 
     @property
     def client(self) -> QdrantClient:
         if self._client is None:
-            self._client = self._factory()
+            key = self.settings.qdrant_api_key
+            self._client = QdrantClient(
+                url=self.settings.qdrant_url, api_key=key.get_secret_value() if key else None
+            )
         return self._client
 
     def close(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            client.close()
+        if self._owns_client and self._client is not None:
+            self._client.close()
+            self._client = None
 
     def _store(self, name: str, embedding_dim: int | None = None) -> ServerChunkStore:
         return ServerChunkStore(
@@ -161,7 +162,7 @@ class ServerIndexVersions(IndexVersions):
                 base.manifest.model, base.manifest.embedding_dim
             ):
                 continue
-            if not retired or time.time() - retired < RETIRE_GRACE_SECONDS:
+            if not retired or time.time() - retired < self.retire_grace:
                 continue
             # Unpublished first, so that a reader never falls back to a half-written one.
             self.client.update_collection(name, metadata={"concerta": {"manifest": None}})

@@ -20,7 +20,7 @@ from index_config.embedders import document_embedder, embedding_dimension, index
 from index_config.store_errors import StoreError
 from index_config.term_stats import TermStatistics
 from index_config.versions import IndexManifest, IndexVersions, OpenedVersion, index_versions
-from ingest.changes import indexed_documents, plan_changes
+from ingest.changes import Changes, indexed_documents, plan_changes
 from ingest.converters.base import ConversionError, ConvertedDocument
 from ingest.indexer import ChunkIndexer, progress_bar
 from ingest.sources import SourceFailure, convert_item, resolve
@@ -40,6 +40,10 @@ class IngestReport:
     deleted: int = 0
     failures: list[SourceFailure] = field(default_factory=list)
     version: str | None = None
+    # How the new version started (recycled, copied or empty; None: nothing changed) and
+    # how many points it took to bring a reused version up to date.
+    build: str | None = None
+    caught_up: int = 0
 
     @property
     def failed(self) -> int:
@@ -70,16 +74,24 @@ class IngestJob:
     """One run of `concerta ingest`."""
 
     def __init__(
-        self, settings: Settings, console: Console | None = None, dense_embedder: Any = None
+        self,
+        settings: Settings,
+        console: Console | None = None,
+        dense_embedder: Any = None,
+        versions: IndexVersions | None = None,
     ) -> None:
-        """`dense_embedder`: any Haystack document embedder (default: the configured model)."""
+        """`dense_embedder`: any Haystack document embedder (default: the configured model);
+        `versions`: where versions live (default: from the settings; its owner closes it)."""
         self.settings = settings
         self._dense_embedder = dense_embedder
+        self._versions = versions
         self.console = console or Console(stderr=True)
         self.fingerprint = index_fingerprint(settings)
 
     def run(self, sources: list[str]) -> IngestReport:
         with ingest_lock(self.settings.data_dir):
+            if self._versions is not None:
+                return self._run(self._versions, sources)
             versions = index_versions(self.settings)
             try:
                 return self._run(versions, sources)
@@ -158,7 +170,7 @@ class IngestJob:
             if base is not None and not changes.any:
                 report.version = base.name  # nothing changed: no new version
             else:
-                report.version = self._build(versions, base, changes, embedder, dim)
+                report.version = self._build(versions, base, changes, embedder, dim, report)
         finally:
             if base is not None:
                 base.close()
@@ -169,12 +181,14 @@ class IngestJob:
         self,
         versions: IndexVersions,
         base: OpenedVersion | None,
-        changes: Any,
+        changes: Changes,
         embedder: Any,
         dim: int,
+        report: IngestReport,
     ) -> str:
         indexer = ChunkIndexer(self.settings, embedder, self.console)
         working = versions.begin(base, dim)
+        report.build, report.caught_up = working.how, working.caught_up
         try:
             log.info("working version %s (%s)", working.name, working.how)
             stats = base.term_stats.copy() if base is not None else TermStatistics()

@@ -23,6 +23,7 @@ from index_config.analyzer import CatalanAnalyzer
 from index_config.embedders import embedding_dimension, text_embedder
 from index_config.sparse_text_embedder import CatalanSparseTextEmbedder
 from index_config.store_errors import StoreError
+from index_config.versions import IndexVersions
 
 MAX_QUERY_CHARS = 2000
 
@@ -38,9 +39,16 @@ class Retrieved:
 class Searcher:
     """Loads the query embedder once; safe to call from several threads."""
 
-    def __init__(self, settings: Settings, dense_embedder: Any = None) -> None:
-        """`dense_embedder`: any Haystack text embedder (default: the configured model)."""
+    def __init__(
+        self,
+        settings: Settings,
+        dense_embedder: Any = None,
+        versions: IndexVersions | None = None,
+    ) -> None:
+        """`dense_embedder`: any Haystack text embedder (default: the configured model);
+        `versions`: where the index versions live (default: from the settings)."""
         self.settings = settings
+        self._versions = versions
         self.analyzer = CatalanAnalyzer(settings.analyzer)
         self._dense = dense_embedder if dense_embedder is not None else text_embedder(settings)
         self._sparse = CatalanSparseTextEmbedder(analyzer=settings.analyzer.model_dump())
@@ -59,7 +67,9 @@ class Searcher:
 
             torch.set_num_threads(1)
         self._sparse.warm_up()
-        self.index = IndexHandle(self.settings, embedding_dimension(self._dense))
+        self.index = IndexHandle(
+            self.settings, embedding_dimension(self._dense), versions=self._versions
+        )
         # Open the published version now, not at the first question, and follow new ones
         # from a background thread.
         self.index.peek()
