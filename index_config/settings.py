@@ -117,6 +117,10 @@ class Settings(BaseSettings):
             Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "concerta" / "models"
         )
     )
+    # Dense vectors of document texts already embedded, by model (embedding_cache.py);
+    # None: next to the model cache.
+    embedding_cache: bool = True
+    embedding_cache_dir: Path | None = None
     analyzer: AnalyzerSettings = AnalyzerSettings()
     chunking: ChunkingSettings = ChunkingSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
@@ -173,6 +177,9 @@ class Settings(BaseSettings):
     @property
     def sqlite_path(self) -> Path:
         return self.data_dir / "concerta.sqlite3"
+
+    def embedding_cache_folder(self) -> Path:
+        return self.embedding_cache_dir or self.model_cache_dir.parent / "embeddings"
 
     def resolved_sources(self) -> list[str]:
         """Default sources relative to the project folder, so `concerta ingest` works anywhere."""

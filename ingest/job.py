@@ -17,6 +17,7 @@ from rich.console import Console
 
 from index_config import Settings
 from index_config.embedders import document_embedder, embedding_dimension, index_fingerprint
+from index_config.embedding_cache import CachedDocumentEmbedder, EmbeddingCache, model_key
 from index_config.store_errors import StoreError
 from index_config.term_stats import TermStatistics
 from index_config.versions import IndexManifest, IndexVersions, OpenedVersion, index_versions
@@ -137,7 +138,7 @@ class IngestJob:
             unique[doc.doc_id] = doc
         return scopes, unique, protected
 
-    def _base(self, versions: IndexVersions, dim: int) -> OpenedVersion | None:
+    def _base(self, versions: IndexVersions) -> OpenedVersion | None:
         """The version to build on: the served one, or the newest valid one if the served
         one cannot be read; None to build from scratch (none yet, or another model)."""
         current = versions.current()
@@ -147,33 +148,57 @@ class IngestJob:
             except StoreError as exc:
                 log.warning("cannot build on index version %s: %s", name, exc)
                 continue
-            if opened.manifest.compatible(self.settings.embedding_model, dim):
+            if opened.manifest.model == self.settings.embedding_model:
                 return opened
             log.warning("embedding model changed: building the index from scratch")
             opened.close()
             return None
         return None
 
+    def _embedder(self) -> Any:
+        """The dense document embedder, warmed up; the configured model goes through the
+        embedding cache unless it is switched off."""
+        embedder = self._dense_embedder
+        if embedder is None:
+            embedder = document_embedder(self.settings)
+            if self.settings.embedding_cache:
+                cache = EmbeddingCache(
+                    self.settings.embedding_cache_folder(), model_key(self.settings)
+                )
+                meta_fields = list(getattr(embedder, "meta_fields_to_embed", None) or [])
+                embedder = CachedDocumentEmbedder(embedder, cache, meta_fields)
+        if hasattr(embedder, "warm_up"):
+            embedder.warm_up()
+        return embedder
+
     def _run(self, versions: IndexVersions, sources: list[str]) -> IngestReport:
         report = IngestReport()
         scopes, documents, protected = self._convert(sources, report)
-        embedder = self._dense_embedder or document_embedder(self.settings)
-        if hasattr(embedder, "warm_up"):
-            embedder.warm_up()
-        dim = int(embedding_dimension(embedder) or 0)
-        base = self._base(versions, dim)
+        base = self._base(versions)
+        embedder: Any = None
         try:
-            indexed = indexed_documents(base.store if base else None)
-            changes = plan_changes(documents, indexed, scopes, protected)
+            changes = plan_changes(
+                documents, indexed_documents(base.store if base else None), scopes, protected
+            )
+            if base is not None and not changes.any:
+                report.version = base.name  # nothing changed: no new version, no model
+            else:
+                # The model is loaded only when there is something to embed.
+                embedder = self._embedder()
+                dim = int(embedding_dimension(embedder) or 0)
+                if base is not None and base.manifest.embedding_dim != dim:
+                    log.warning("embedding size changed: building the index from scratch")
+                    base.close()
+                    base = None
+                    changes = plan_changes(documents, {}, scopes, protected)
+                report.version = self._build(versions, base, changes, embedder, dim, report)
             report.added, report.updated = changes.added, changes.updated
             report.unchanged, report.deleted = changes.unchanged, changes.deleted
-            if base is not None and not changes.any:
-                report.version = base.name  # nothing changed: no new version
-            else:
-                report.version = self._build(versions, base, changes, embedder, dim, report)
         finally:
             if base is not None:
                 base.close()
+            if isinstance(embedder, CachedDocumentEmbedder):
+                embedder.cache.close()
         versions.prune()
         return report
 

@@ -25,7 +25,9 @@ from typer.testing import CliRunner
 from assistant.cli import app
 from assistant.retrieval.searcher import Searcher
 from index_config import Settings
+from index_config.analyzer import CatalanAnalyzer
 from index_config.settings import PROJECT_DIR
+from index_config.term_stats import TermStatistics
 from index_config.versions import index_versions
 from ingest.job import IngestJob, IngestLockedError, IngestReport, ingest_lock
 from tests.conftest import SAMPLE_DIR, make_settings
@@ -265,7 +267,13 @@ def test_second_ingest_fails_fast_while_one_holds_the_lock(
 
 @pytest.fixture
 def child_env(settings: Settings) -> Iterator[dict[str, str]]:
-    env = {**os.environ, "CONCERTA_DATA_DIR": str(settings.data_dir), "HF_HUB_OFFLINE": "1"}
+    env = {
+        **os.environ,
+        "CONCERTA_DATA_DIR": str(settings.data_dir),
+        "HF_HUB_OFFLINE": "1",
+        # The run must spend seconds embedding: no vectors from earlier runs.
+        "CONCERTA_EMBEDDING_CACHE": "false",
+    }
     yield env
 
 
@@ -408,3 +416,50 @@ def test_a_running_searcher_follows_a_new_version(settings: Settings, corpus: Pa
         assert after.version != before.version and after.count == before.count + 1
     finally:
         searcher.close()
+
+
+# Versions built from the served one ---------------------------------------------------------
+def ranking(settings: Settings, queries: list[str]) -> list[list[tuple[str, float]]]:
+    searcher = Searcher(settings)
+    try:
+        searcher.warm_up()
+        return [[(h.id, round(h.score, 4)) for h in searcher.search(q, top_k=8)] for q in queries]
+    finally:
+        searcher.close()
+
+
+def test_updates_reuse_an_older_version_and_rank_as_a_fresh_build(
+    settings: Settings, corpus: Path, tmp_path: Path
+) -> None:
+    catalogue = corpus / "cataleg-mini.jsonl"
+    builds = [ingest(settings, corpus)]
+    rewrite_record(catalogue, "22133", nom="Ajuts per a xarxes wifi a les places")
+    builds.append(ingest(settings, corpus))
+    rewrite_record(catalogue, "22426", nom="Control de la legionel·la a les dutxes municipals")
+    (corpus / "nova.md").write_text("# Nota nova\n\nCamins rurals i ponts.\n", "utf-8")
+    builds.append(ingest(settings, corpus))
+    # The first update copies the served version (nothing older exists); the next one
+    # reuses the first version, writing only what differs from the served one (the
+    # resource renamed by the previous run), then its own changes.
+    assert [b.build for b in builds] == ["empty", "copied", "recycled"]
+    assert builds[2].caught_up == 1
+    assert counts(builds[2]) == (1, 1, 5, 0, 0)
+    remaining = sorted(p.name for p in (settings.qdrant_dir / "versions").iterdir())
+    assert remaining == sorted([str(builds[1].version), str(builds[2].version)])
+
+    fresh = make_settings(tmp_path / "fresh")
+    assert counts(ingest(fresh, corpus)) == (7, 0, 0, 0, 0)
+    assert indexed(settings) == indexed(fresh)
+    queries = ["xarxes wifi a les places", "legionel·la a les dutxes", "camins rurals", "termini"]
+    assert ranking(settings, queries) == ranking(fresh, queries)
+
+    # Term statistics were updated, not recounted, and equal a count over every chunk.
+    versions = index_versions(settings)
+    opened = versions.open(str(versions.current()))
+    try:
+        recount = TermStatistics(
+            CatalanAnalyzer(settings.analyzer), opened.store.filter_documents()
+        )
+        assert opened.term_stats == recount and recount.n == opened.count
+    finally:
+        opened.close()
