@@ -41,6 +41,31 @@ def translate(filters: dict[str, Any] | None, builder: FilterBuilder) -> Any:
     return builder.combine(must, should, must_not)
 
 
+Clause = tuple[list[Any], list[Any], list[Any]]
+
+
+def _conjunction(clauses: list[Clause], b: FilterBuilder) -> Clause:
+    """AND of clauses, flat where it can be: musts and must-nots add up; a clause with
+    alternatives (should) stays a nested filter of its own."""
+    must: list[Any] = []
+    must_not: list[Any] = []
+    for m, s, n in clauses:
+        if s:
+            must.append(b.combine(m, s, n))
+        else:
+            must.extend(m)
+            must_not.extend(n)
+    return must, [], must_not
+
+
+def _single(clause: Clause, b: FilterBuilder) -> Any:
+    """One condition for a clause: the condition itself when it is a single must."""
+    must, should, must_not = clause
+    if len(must) == 1 and not should and not must_not:
+        return must[0]
+    return b.combine(must, should, must_not)
+
+
 def _key(field: str) -> str:
     if field.startswith("meta.") or field in ("content", "id"):
         return field
@@ -48,21 +73,22 @@ def _key(field: str) -> str:
     return f"meta.{field}"
 
 
-def _clause(f: dict[str, Any], b: FilterBuilder) -> tuple[list[Any], list[Any], list[Any]]:
+def _clause(f: dict[str, Any], b: FilterBuilder) -> Clause:
     """(must, should, must_not) lists that express `f` inside one Qdrant filter."""
     if "operator" not in f:
         raise FilterSyntaxError(f"filter without operator: {f!r}")
     op = f["operator"]
     if "conditions" in f:
-        parts = [translate(c, b) for c in f["conditions"]]
+        if op not in ("AND", "OR", "NOT"):
+            raise FilterSyntaxError(f"unknown logical operator {op!r}")
+        conjunction = _conjunction([_clause(c, b) for c in f["conditions"]], b)
         if op == "AND":
-            return parts, [], []
-        if op == "OR":
-            return [], parts, []
+            return conjunction
+        single = _single(conjunction, b)
         if op == "NOT":
-            # NOT (a AND b): none of the conditions as a whole.
-            return [], [], [b.combine(parts, [], [])]
-        raise FilterSyntaxError(f"unknown logical operator {op!r}")
+            # NOT (a AND b): not all of the conditions together.
+            return [], [], [single]
+        return [], [_single(_clause(c, b), b) for c in f["conditions"]], []
     field, value = f.get("field"), f.get("value")
     if not isinstance(field, str):
         raise FilterSyntaxError(f"filter without field: {f!r}")
