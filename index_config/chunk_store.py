@@ -69,6 +69,18 @@ class EngineFusion:
         ]
 
 
+@dataclass(frozen=True)
+class FusedQuery:
+    """Prefetches (dense first), fused by the engine into one list."""
+
+    queries: tuple[VectorQuery, ...]
+    fusion: EngineFusion
+    limit: int
+
+
+Request = VectorQuery | FusedQuery
+
+
 class ChunkStore(ABC):
     """One version's chunks in one Qdrant collection (or Edge shard)."""
 
@@ -96,14 +108,8 @@ class ChunkStore(ABC):
     def _retrieve(self, ids: list[str], fields: Fields, vectors: bool) -> list[ChunkPoint]: ...
 
     @abstractmethod
-    def _query_batch(
-        self, queries: list[VectorQuery], fields: Fields
-    ) -> list[list[ScoredChunk]]: ...
-
-    @abstractmethod
-    def _query_fused(
-        self, queries: list[VectorQuery], fusion: EngineFusion, limit: int, fields: Fields
-    ) -> list[ScoredChunk]: ...
+    def _query_batch(self, requests: list[Request], fields: Fields) -> list[list[ScoredChunk]]:
+        """One engine call for several searches, plain or fused."""
 
     @abstractmethod
     def close(self) -> None: ...
@@ -219,7 +225,7 @@ class ChunkStore(ABC):
     # Searches ---------------------------------------------------------------------------
     def search(self, queries: list[VectorQuery], fields: Fields = False) -> list[list[ScoredChunk]]:
         """Several searches in one engine call; each list best first (ties by chunk id)."""
-        asked = [q for q in queries if not q.is_empty]
+        asked: list[Request] = [q for q in queries if not q.is_empty]
         with self._engine("search"):
             results = iter(self._query_batch(asked, _with_id(fields)) if asked else [])
         return [[] if q.is_empty else ranked(next(results)) for q in queries]
@@ -228,11 +234,30 @@ class ChunkStore(ABC):
         self, queries: list[VectorQuery], fusion: EngineFusion, limit: int, fields: Fields = False
     ) -> list[ScoredChunk]:
         """One query whose prefetches are `queries` (dense first), fused by the engine."""
-        asked = [q for q in queries if not q.is_empty]
-        if not asked:
+        fused = _fused(queries, fusion, limit)
+        if fused is None:
             return []
         with self._engine("fused search"):
-            return ranked(self._query_fused(asked, fusion, limit, _with_id(fields)))
+            return ranked(self._query_batch([fused], _with_id(fields))[0])
+
+    def hybrid_search(
+        self, queries: list[VectorQuery], fusion: EngineFusion, limit: int, fields: Fields = False
+    ) -> tuple[list[ScoredChunk], list[list[ScoredChunk]]]:
+        """The engine's fusion of `queries` and each query's own list, in one engine call
+        (the lists give each result's raw dense and sparse scores)."""
+        fused = _fused(queries, fusion, limit)
+        if fused is None:
+            return [], [[] for _ in queries]
+        asked: list[Request] = [fused, *(q for q in queries if not q.is_empty)]
+        with self._engine("hybrid search"):
+            results = iter(self._query_batch(asked, _with_id(fields)))
+        first = ranked(next(results))
+        return first, [[] if q.is_empty else ranked(next(results)) for q in queries]
+
+
+def _fused(queries: list[VectorQuery], fusion: EngineFusion, limit: int) -> FusedQuery | None:
+    asked = tuple(q for q in queries if not q.is_empty)
+    return FusedQuery(asked, fusion, limit) if asked else None
 
 
 def _with_id(fields: Fields) -> Fields:

@@ -19,7 +19,7 @@ import qdrant_edge as qe
 from haystack import default_from_dict, default_to_dict
 from haystack.dataclasses import SparseEmbedding
 
-from index_config.chunk_store import ChunkStore, EngineFusion, Fields, VectorQuery
+from index_config.chunk_store import ChunkStore, Fields, FusedQuery, Request, VectorQuery
 from index_config.points import DENSE, PAYLOAD_INDEXES, SPARSE, ChunkPoint, ScoredChunk
 from index_config.qdrant_filters import EdgeFilterBuilder
 from index_config.store_errors import StoreError
@@ -151,51 +151,30 @@ class EdgeChunkStore(ChunkStore):
         )
         return [_from_edge(r.id, r.payload, r.vector) for r in records]
 
-    def _query_batch(self, queries: list[VectorQuery], fields: Fields) -> list[list[ScoredChunk]]:
-        requests = [
-            qe.QueryRequest(
-                limit=q.limit,
-                query=_nearest(q),
-                filter=self._filter(q.filters),
+    def _query_batch(self, requests: list[Request], fields: Fields) -> list[list[ScoredChunk]]:
+        batch = qe.QueryBatchRequest([self._request(r, fields) for r in requests])
+        return [[_scored(p) for p in result] for result in self.shard.query_batch(batch)]
+
+    def _request(self, r: Request, fields: Fields) -> qe.QueryRequest:
+        if isinstance(r, VectorQuery):
+            return qe.QueryRequest(
+                limit=r.limit,
+                query=_nearest(r),
+                filter=self._filter(r.filters),
                 with_payload=_payload(fields),
                 with_vector=False,
             )
-            for q in queries
-        ]
-        results = self.shard.query_batch(qe.QueryBatchRequest(requests))
-        return [[_scored(p) for p in result] for result in results]
-
-    def _query_fused(
-        self, queries: list[VectorQuery], fusion: EngineFusion, limit: int, fields: Fields
-    ) -> list[ScoredChunk]:
         prefetches = [
             qe.Prefetch(limit=q.limit, query=_nearest(q), filter=self._filter(q.filters))
-            for q in queries
+            for q in r.queries
         ]
-        scoring: Any
-        if fusion.method == "rrf":
-            weights = [fusion.weight(q.using) for q in queries]
-            scoring = qe.Fusion.Rrf(k=fusion.rrf_k, weights=weights)
-        elif fusion.method == "dbsf":
-            scoring = qe.Fusion.Dbsf()
-        else:
-            E = qe.Expression
-            terms = [
-                E.Mult([E.Constant(factor), E.Variable(f"$score[{i}]")])
-                for i, factor in fusion.formula_terms(queries)
-            ]
-            defaults = {f"$score[{i}]": 0.0 for i in range(len(queries))}
-            scoring = qe.Formula(E.Sum(terms), defaults=defaults)
-        points = self.shard.query(
-            qe.QueryRequest(
-                limit=limit,
-                prefetches=prefetches,
-                query=scoring,
-                with_payload=_payload(fields),
-                with_vector=False,
-            )
+        return qe.QueryRequest(
+            limit=r.limit,
+            prefetches=prefetches,
+            query=_scoring(r),
+            with_payload=_payload(fields),
+            with_vector=False,
         )
-        return [_scored(p) for p in points]
 
 
 # Conversions ----------------------------------------------------------------------------
@@ -203,6 +182,20 @@ def _payload(fields: Fields) -> Any:
     if isinstance(fields, bool):
         return fields
     return qe.PayloadSelector.Include(list(fields))
+
+
+def _scoring(r: FusedQuery) -> Any:
+    fusion, queries = r.fusion, list(r.queries)
+    if fusion.method == "rrf":
+        return qe.Fusion.Rrf(k=fusion.rrf_k, weights=[fusion.weight(q.using) for q in queries])
+    if fusion.method == "dbsf":
+        return qe.Fusion.Dbsf()
+    E = qe.Expression
+    terms = [
+        E.Mult([E.Constant(factor), E.Variable(f"$score[{i}]")])
+        for i, factor in fusion.formula_terms(queries)
+    ]
+    return qe.Formula(E.Sum(terms), defaults={f"$score[{i}]": 0.0 for i in range(len(queries))})
 
 
 def _nearest(q: VectorQuery) -> Any:

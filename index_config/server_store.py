@@ -15,7 +15,7 @@ from haystack.dataclasses import SparseEmbedding
 from qdrant_client import QdrantClient
 from qdrant_client.http import models
 
-from index_config.chunk_store import ChunkStore, EngineFusion, Fields, VectorQuery
+from index_config.chunk_store import ChunkStore, Fields, FusedQuery, Request, VectorQuery
 from index_config.points import DENSE, PAYLOAD_INDEXES, SPARSE, ChunkPoint, ScoredChunk
 from index_config.qdrant_filters import ClientFilterBuilder
 from index_config.store_errors import StoreError
@@ -142,59 +142,39 @@ class ServerChunkStore(ChunkStore):
         )
         return [_from_client(r.id, r.payload, r.vector) for r in records]
 
-    def _query_batch(self, queries: list[VectorQuery], fields: Fields) -> list[list[ScoredChunk]]:
+    def _query_batch(self, requests: list[Request], fields: Fields) -> list[list[ScoredChunk]]:
         self._ensure()
-        requests = [
-            models.QueryRequest(
-                query=_query_vector(q),
-                using=q.using,
-                filter=self._filter(q.filters),
-                limit=q.limit,
+        with warnings.catch_warnings():
+            # Local mode warns that a formula is evaluated in Python; a server does not.
+            warnings.simplefilter("ignore", UserWarning)
+            responses = self.client.query_batch_points(
+                self.collection, requests=[self._request(r, fields) for r in requests]
+            )
+        return [[_scored(p) for p in r.points] for r in responses]
+
+    def _request(self, r: Request, fields: Fields) -> models.QueryRequest:
+        if isinstance(r, VectorQuery):
+            return models.QueryRequest(
+                query=_query_vector(r),
+                using=r.using,
+                filter=self._filter(r.filters),
+                limit=r.limit,
                 with_payload=_payload(fields),
                 with_vector=False,
             )
-            for q in queries
-        ]
-        responses = self.client.query_batch_points(self.collection, requests=requests)
-        return [[_scored(p) for p in r.points] for r in responses]
-
-    def _query_fused(
-        self, queries: list[VectorQuery], fusion: EngineFusion, limit: int, fields: Fields
-    ) -> list[ScoredChunk]:
-        self._ensure()
         prefetch = [
             models.Prefetch(
                 query=_query_vector(q), using=q.using, filter=self._filter(q.filters), limit=q.limit
             )
-            for q in queries
+            for q in r.queries
         ]
-        scoring: Any
-        if fusion.method == "rrf":
-            weights = [fusion.weight(q.using) for q in queries]
-            scoring = models.RrfQuery(rrf=models.Rrf(k=fusion.rrf_k, weights=weights))
-        elif fusion.method == "dbsf":
-            scoring = models.FusionQuery(fusion=models.Fusion.DBSF)
-        else:
-            terms: list[Any] = [
-                models.MultExpression(mult=[factor, f"$score[{i}]"])
-                for i, factor in fusion.formula_terms(queries)
-            ]
-            scoring = models.FormulaQuery(
-                formula=models.SumExpression(sum=terms),
-                defaults={f"$score[{i}]": 0.0 for i in range(len(queries))},
-            )
-        with warnings.catch_warnings():
-            # Local mode warns that a formula is evaluated in Python; a server does not.
-            warnings.simplefilter("ignore", UserWarning)
-            response = self.client.query_points(
-                self.collection,
-                prefetch=prefetch,
-                query=scoring,
-                limit=limit,
-                with_payload=_payload(fields),
-                with_vectors=False,
-            )
-        return [_scored(p) for p in response.points]
+        return models.QueryRequest(
+            prefetch=prefetch,
+            query=_scoring(r),
+            limit=r.limit,
+            with_payload=_payload(fields),
+            with_vector=False,
+        )
 
 
 # Conversions ----------------------------------------------------------------------------
@@ -202,6 +182,23 @@ def _payload(fields: Fields) -> Any:
     if isinstance(fields, bool):
         return fields
     return models.PayloadSelectorInclude(include=list(fields))
+
+
+def _scoring(r: FusedQuery) -> Any:
+    fusion, queries = r.fusion, list(r.queries)
+    if fusion.method == "rrf":
+        weights = [fusion.weight(q.using) for q in queries]
+        return models.RrfQuery(rrf=models.Rrf(k=fusion.rrf_k, weights=weights))
+    if fusion.method == "dbsf":
+        return models.FusionQuery(fusion=models.Fusion.DBSF)
+    terms: list[Any] = [
+        models.MultExpression(mult=[factor, f"$score[{i}]"])
+        for i, factor in fusion.formula_terms(queries)
+    ]
+    return models.FormulaQuery(
+        formula=models.SumExpression(sum=terms),
+        defaults={f"$score[{i}]": 0.0 for i in range(len(queries))},
+    )
 
 
 def _query_vector(q: VectorQuery) -> Any:

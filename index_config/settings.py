@@ -61,11 +61,12 @@ FusionMethod = Literal["weighted", "rrf", "dbsf", "formula"]
 
 class RetrievalSettings(BaseModel):
     candidates: int = 50
-    # How the dense and sparse rankings are fused: our weighted sum of max-normalised
-    # scores ("weighted", assistant/retrieval/fusion.py), or by the engine over prefetches:
-    # weighted reciprocal rank fusion, distribution-based score fusion, or a formula
-    # (dense * w + sparse / sparse_scale * w). Compared in bench/README.md.
-    fusion: FusionMethod = "weighted"
+    # How the dense and sparse rankings are fused: by the engine over prefetches with
+    # distribution-based score fusion ("dbsf", measured best), weighted reciprocal rank
+    # fusion or a formula (dense * w + sparse / sparse_scale * w); or by our weighted sum
+    # of max-normalised scores ("weighted", assistant/retrieval/fusion.py). Compared in
+    # bench/README.md.
+    fusion: FusionMethod = "dbsf"
     rrf_k: int = 60
     sparse_scale: float = 10.0
     # Per-model fusion weights, tuned with `concerta eval`; a model not listed gets `default`.

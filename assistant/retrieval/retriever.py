@@ -2,9 +2,10 @@
 
 The engine does the searching: both searches go in one call (a batch), and only the point
 ids, scores and unit ids travel back; the whole payload is read for the few chunks that
-make the final list. Fusion is ours by default (WeightedScoreFusion, which measured better
-on the tuning questions: bench/README.md), or the engine's own over prefetches (weighted
-RRF, DBSF, a formula) when configured.
+make the final list. By default the engine fuses the two prefetches with distribution-based
+score fusion (DBSF: each list scaled by its mean and spread, then summed), which measured
+better on the tuning questions than our WeightedScoreFusion, Qdrant's weighted RRF and a
+formula (bench/README.md); the others stay selectable (`retrieval.fusion`).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ class HybridChunkRetriever:
     def __init__(
         self,
         document_store: ChunkStore,
-        fusion: FusionMethod = "weighted",
+        fusion: FusionMethod = "dbsf",
         weights: tuple[float, float] = (0.35, 0.65),
         candidates: int = 50,
         rrf_k: int = 60,
@@ -60,22 +61,25 @@ class HybridChunkRetriever:
             VectorQuery("sparse", query_sparse_embedding, limit, filters),
         ]
         dense_weight, sparse_weight = weights or self.weights
-        dense, sparse = self.document_store.search(queries, UNIT)
-        raw = {
-            "_dense_score": {r.unit_id: r.score for r in reversed(dense)},
-            "_sparse_score": {r.unit_id: r.score for r in reversed(sparse)},
-        }
         if self.fusion == "weighted":
+            dense, sparse = self.document_store.search(queries, UNIT)
             fused = WeightedScoreFusion(dense_weight, sparse_weight).run(
                 dense=_units(dense, candidates), sparse=_units(sparse, candidates), top_k=top_k
             )["documents"]
-            ranking = [(d.id, float(d.score or 0.0)) for d in fused]
         else:
             engine = EngineFusion(
                 self.fusion, dense_weight, sparse_weight, self.rrf_k, self.sparse_scale
             )
-            fused_points = self.document_store.fused_search(queries, engine, limit, UNIT)
-            ranking = [(d.id, float(d.score or 0.0)) for d in _units(fused_points, top_k)]
+            # The fused list and both plain lists (for the raw scores) in one engine call.
+            fused_points, (dense, sparse) = self.document_store.hybrid_search(
+                queries, engine, limit, UNIT
+            )
+            fused = _units(fused_points, top_k)
+        raw = {
+            "_dense_score": {r.unit_id: r.score for r in reversed(dense)},
+            "_sparse_score": {r.unit_id: r.score for r in reversed(sparse)},
+        }
+        ranking = [(d.id, float(d.score or 0.0)) for d in fused]
         return {"documents": self._hydrate(ranking, raw)}
 
     def _hydrate(

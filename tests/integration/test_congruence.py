@@ -22,6 +22,7 @@ from index_config.edge_store import EdgeChunkStore
 from index_config.embedders import text_embedder
 from index_config.points import ScoredChunk
 from index_config.server_store import ServerChunkStore
+from index_config.settings import FusionMethod
 from index_config.sparse_text_embedder import CatalanSparseTextEmbedder
 from index_config.versions import index_versions
 from tests.conftest import PROJECT_DIR
@@ -137,15 +138,18 @@ def test_engine_fusions_over_prefetches_agree(
         )
 
 
+@pytest.mark.parametrize("fusion", ["dbsf", "weighted"])
 @pytest.mark.parametrize("name", list(FILTERS))
 def test_the_hybrid_retriever_ranks_alike_on_both_engines(
-    engines: tuple[ChunkStore, ChunkStore], queries: list, name: str
+    engines: tuple[ChunkStore, ChunkStore], queries: list, name: str, fusion: FusionMethod
 ) -> None:
     edge, reference = engines
     filters = haystack_filters(name)
     for question, (dense, sparse) in zip(QUESTIONS, queries, strict=True):
         mine, theirs = (
-            HybridChunkRetriever(store).run(dense, sparse, filters, top_k=TOP)["documents"]
+            HybridChunkRetriever(store, fusion=fusion).run(dense, sparse, filters, top_k=TOP)[
+                "documents"
+            ]
             for store in (edge, reference)
         )
         assert [d.id for d in mine] == [d.id for d in theirs], question
