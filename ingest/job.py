@@ -8,6 +8,7 @@ import contextlib
 import datetime as dt
 import fcntl
 import logging
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,17 @@ class IngestReport:
     # how many points it took to bring a reused version up to date.
     build: str | None = None
     caught_up: int = 0
+    # Seconds per phase (convert, compare, model, prepare, embed+write, optimize, publish,
+    # prune), for operators and benchmarks.
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @contextlib.contextmanager
+    def timed(self, phase: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[phase] = self.timings.get(phase, 0.0) + time.perf_counter() - start
 
     @property
     def failed(self) -> int:
@@ -173,19 +185,22 @@ class IngestJob:
 
     def _run(self, versions: IndexVersions, sources: list[str]) -> IngestReport:
         report = IngestReport()
-        scopes, documents, protected = self._convert(sources, report)
-        base = self._base(versions)
+        with report.timed("convert"):
+            scopes, documents, protected = self._convert(sources, report)
+        with report.timed("compare"):
+            base = self._base(versions)
         embedder: Any = None
         try:
-            changes = plan_changes(
-                documents, indexed_documents(base.store if base else None), scopes, protected
-            )
+            with report.timed("compare"):
+                indexed = indexed_documents(base.store if base else None)
+                changes = plan_changes(documents, indexed, scopes, protected)
             if base is not None and not changes.any:
                 report.version = base.name  # nothing changed: no new version, no model
             else:
                 # The model is loaded only when there is something to embed.
-                embedder = self._embedder()
-                dim = int(embedding_dimension(embedder) or 0)
+                with report.timed("model"):
+                    embedder = self._embedder()
+                    dim = int(embedding_dimension(embedder) or 0)
                 if base is not None and base.manifest.embedding_dim != dim:
                     log.warning("embedding size changed: building the index from scratch")
                     base.close()
@@ -199,7 +214,13 @@ class IngestJob:
                 base.close()
             if isinstance(embedder, CachedDocumentEmbedder):
                 embedder.cache.close()
-        versions.prune()
+        with report.timed("prune"):
+            versions.prune()
+        log.info(
+            "ingest %s: %s",
+            report.summary_line(),
+            ", ".join(f"{k} {v:.1f}s" for k, v in report.timings.items()),
+        )
         return report
 
     def _build(
@@ -212,16 +233,18 @@ class IngestJob:
         report: IngestReport,
     ) -> str:
         indexer = ChunkIndexer(self.settings, embedder, self.console)
-        working = versions.begin(base, dim)
+        with report.timed("prepare"):
+            working = versions.begin(base, dim)
         report.build, report.caught_up = working.how, working.caught_up
         try:
             log.info("working version %s (%s)", working.name, working.how)
-            stats = base.term_stats.copy() if base is not None else TermStatistics()
-            if base is not None and changes.to_remove:
-                indexer.forget(base.store.get_documents(changes.to_remove), stats)
-                working.store.delete_points(changes.to_remove)
-            indexer.write(working.store, changes.to_write, stats)
-            with progress_bar(self.console) as progress:
+            with report.timed("embed+write"):
+                stats = base.term_stats.copy() if base is not None else TermStatistics()
+                if base is not None and changes.to_remove:
+                    indexer.forget(base.store.get_documents(changes.to_remove), stats)
+                    working.store.delete_points(changes.to_remove)
+                indexer.write(working.store, changes.to_write, stats)
+            with report.timed("optimize"), progress_bar(self.console) as progress:
                 progress.add_task("Optimitzant l'índex", total=None)
                 working.store.optimize()
             manifest = IndexManifest(
@@ -235,7 +258,8 @@ class IngestJob:
                 raise StoreError(
                     f"term statistics count {stats.n} chunks, {manifest.chunks} indexed"
                 )
-            return versions.publish(working, manifest, stats)
+            with report.timed("publish"):
+                return versions.publish(working, manifest, stats)
         except BaseException:
             versions.discard(working)
             raise
