@@ -24,6 +24,7 @@ from index_config.points import DENSE, PAYLOAD_INDEXES, SPARSE, ChunkPoint, Scor
 from index_config.qdrant_filters import EdgeFilterBuilder
 from index_config.store_errors import StoreError
 
+_UNIT_FIELDS = {"id", "meta.unit_id"}
 _SCHEMA = {"keyword": qe.PayloadSchemaType.Keyword, "integer": qe.PayloadSchemaType.Integer}
 
 
@@ -42,6 +43,8 @@ class EdgeChunkStore(ChunkStore):
         self.filter_builder = EdgeFilterBuilder()
         self._shard: qe.EdgeShard | None = None
         self._lock = threading.Lock()
+        # point id -> (chunk id, unit id) of a published version (see attach_units).
+        self._units: dict[str, tuple[str, str]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return default_to_dict(
@@ -106,6 +109,23 @@ class EdgeChunkStore(ChunkStore):
             with self._engine("close"):
                 shard.close()
 
+    def attach_units(self, units: dict[str, tuple[str, str]]) -> None:
+        """Searches then answer chunk and unit ids from this map instead of the payload:
+        reading payloads is most of the cost of a search (measured: 0.3 ms for the ids
+        and scores of 300 candidates, 5 ms with two payload fields)."""
+        self._units = units
+
+    def unit_map(self) -> dict[str, tuple[str, str]]:
+        """point id -> (chunk id, unit id) of every chunk, read from the payloads."""
+        units = {}
+        for point in self._scan(None, ["id", "meta.unit_id"], vectors=False):
+            chunk = point.chunk_id
+            units[point.id] = (
+                chunk,
+                str((point.payload.get("meta") or {}).get("unit_id") or chunk),
+            )
+        return units
+
     def dense_dimension(self) -> int | None:
         """The dense vector size the shard was created with."""
         import json
@@ -152,8 +172,31 @@ class EdgeChunkStore(ChunkStore):
         return [_from_edge(r.id, r.payload, r.vector) for r in records]
 
     def _query_batch(self, requests: list[Request], fields: Fields) -> list[list[ScoredChunk]]:
-        batch = qe.QueryBatchRequest([self._request(r, fields) for r in requests])
-        return [[_scored(p) for p in result] for result in self.shard.query_batch(batch)]
+        units = self._units
+        from_map = units is not None and fields is not True and set(fields or []) <= _UNIT_FIELDS
+        asked: Fields = False if from_map else fields
+        batch = qe.QueryBatchRequest([self._request(r, asked) for r in requests])
+        results = self.shard.query_batch(batch)
+        if not from_map:
+            return [[_scored(p) for p in result] for result in results]
+        assert units is not None
+        out = []
+        for result in results:
+            scored = []
+            for p in result:
+                pid = str(p.id)
+                chunk, unit = units.get(pid) or self._unit_of(pid)
+                scored.append(
+                    ScoredChunk(pid, float(p.score), {"id": chunk, "meta": {"unit_id": unit}})
+                )
+            out.append(scored)
+        return out
+
+    def _unit_of(self, pid: str) -> tuple[str, str]:
+        """A point missing from the map (never for a published version): its payload."""
+        (point,) = self._retrieve([pid], ["id", "meta.unit_id"], vectors=False)
+        meta = point.payload.get("meta") or {}
+        return point.chunk_id, str(meta.get("unit_id") or point.chunk_id)
 
     def _request(self, r: Request, fields: Fields) -> qe.QueryRequest:
         if isinstance(r, VectorQuery):

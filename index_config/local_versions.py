@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import logging
 import os
 import re
@@ -43,6 +44,7 @@ log = logging.getLogger(__name__)
 
 MANIFEST = "concerta-index.json"
 TERM_STATS = "term-stats.json"
+UNITS = "units.json"
 SHARD = "shard"
 READERS_LOCK = "readers.lock"
 POINTER_MAX_BYTES = 256
@@ -180,6 +182,10 @@ class LocalIndexVersions(IndexVersions):
             count = store.count_documents()
             if count != manifest.chunks:
                 raise StoreError(f"version {name} holds {count} chunks, {manifest.chunks} expected")
+            units = _read_units(folder / UNITS)
+            if len(units) != count:
+                raise StoreError(f"version {name} maps {len(units)} of {count} chunks")
+            store.attach_units(units)
         except (OSError, ValueError, StoreError) as exc:
             store.close()
             lease.release()
@@ -206,7 +212,7 @@ class LocalIndexVersions(IndexVersions):
         shutil.copytree(
             self.version_dir(base.name),
             target,
-            ignore=shutil.ignore_patterns(READERS_LOCK, MANIFEST, TERM_STATS),
+            ignore=shutil.ignore_patterns(READERS_LOCK, MANIFEST, TERM_STATS, UNITS),
         )
         return WorkingVersion(target.name, EdgeChunkStore(target / SHARD), "copied")
 
@@ -249,10 +255,14 @@ class LocalIndexVersions(IndexVersions):
         check = EdgeChunkStore(folder / SHARD)
         try:
             count = check.count_documents()
+            units = check.unit_map()
         finally:
             check.close()
-        if count != manifest.chunks:
+        if count != manifest.chunks or len(units) != count:
             raise StoreError(f"working version holds {count} chunks, {manifest.chunks} expected")
+        _write_atomically(
+            folder / UNITS, json.dumps(units, ensure_ascii=False, separators=(",", ":"))
+        )
         stats.save(folder / TERM_STATS)
         _write_atomically(folder / MANIFEST, _json(manifest.to_dict()))
         (folder / READERS_LOCK).touch()
@@ -295,9 +305,21 @@ class LocalIndexVersions(IndexVersions):
 
 
 def _json(data: object) -> str:
-    import json
-
     return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+def _read_units(path: Path) -> dict[str, tuple[str, str]]:
+    """point id -> (chunk id, unit id), as publish wrote it; ValueError when damaged."""
+    with open(path, encoding="utf-8") as fh:
+        raw = json.load(fh)
+    if not isinstance(raw, dict):
+        raise ValueError("units: not a mapping")
+    units = {}
+    for pid, pair in raw.items():
+        if not (isinstance(pair, list) and len(pair) == 2):
+            raise ValueError("units: malformed entry")
+        units[str(pid)] = (str(pair[0]), str(pair[1]))
+    return units
 
 
 def _write_atomically(path: Path, text: str) -> None:
