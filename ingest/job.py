@@ -22,7 +22,7 @@ from index_config.embedding_cache import CachedDocumentEmbedder, EmbeddingCache,
 from index_config.store_errors import StoreError
 from index_config.term_stats import TermStatistics
 from index_config.versions import IndexManifest, IndexVersions, OpenedVersion, index_versions
-from ingest.changes import Changes, indexed_documents, plan_changes
+from ingest.changes import Changes, IndexedDocument, indexed_documents, plan_changes
 from ingest.converters.base import ConversionError, ConvertedDocument
 from ingest.indexer import ChunkIndexer, progress_bar
 from ingest.sources import SourceFailure, convert_item, resolve
@@ -113,8 +113,14 @@ class IngestJob:
 
     # ------------------------------------------------------------------------------
     def _convert(
-        self, sources: list[str], report: IngestReport
+        self,
+        sources: list[str],
+        report: IngestReport,
+        indexed: dict[str, IndexedDocument],
     ) -> tuple[list[str], dict[str, ConvertedDocument], set[str]]:
+        """Convert the sources; documents indexed with the same hash are recognised, not
+        converted again."""
+        known = {(doc_id, doc.doc_hash) for doc_id, doc in indexed.items()}
         scopes, items, missing = resolve(sources)
         report.failures.extend(missing)
         converted: list[ConvertedDocument] = []
@@ -128,6 +134,7 @@ class IngestJob:
                         self.settings.chunking.max_words,
                         self.settings.chunking.overlap_words,
                         self.fingerprint,
+                        known,
                     )
                     converted.extend(docs)
                     report.failures.extend(failures)
@@ -185,14 +192,15 @@ class IngestJob:
 
     def _run(self, versions: IndexVersions, sources: list[str]) -> IngestReport:
         report = IngestReport()
-        with report.timed("convert"):
-            scopes, documents, protected = self._convert(sources, report)
         with report.timed("compare"):
             base = self._base(versions)
         embedder: Any = None
         try:
             with report.timed("compare"):
                 indexed = indexed_documents(base.store if base else None)
+            with report.timed("convert"):
+                scopes, documents, protected = self._convert(sources, report, indexed)
+            with report.timed("compare"):
                 changes = plan_changes(documents, indexed, scopes, protected)
             if base is not None and not changes.any:
                 report.version = base.name  # nothing changed: no new version, no model
@@ -205,6 +213,8 @@ class IngestJob:
                     log.warning("embedding size changed: building the index from scratch")
                     base.close()
                     base = None
+                    # Recognised documents have no chunks: convert everything again.
+                    scopes, documents, protected = self._convert(sources, IngestReport(), {})
                     changes = plan_changes(documents, {}, scopes, protected)
                 report.version = self._build(versions, base, changes, embedder, dim, report)
             report.added, report.updated = changes.added, changes.updated
