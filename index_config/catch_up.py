@@ -16,23 +16,15 @@ from index_config.chunk_store import ChunkStore
 COPY_BATCH = 256
 
 
-def chunk_hashes(store: ChunkStore) -> dict[str, str]:
-    """chunk id -> document hash of every chunk in a version."""
-    return {
-        str(p["id"]): str((p.get("meta") or {}).get("doc_hash", ""))
-        for p in store.scan(["meta.doc_hash"])
-    }
-
-
 def catch_up(
     target: ChunkStore,
     source: ChunkStore,
-    source_hashes: dict[str, str] | None = None,
+    want: dict[str, str],
+    have: dict[str, str],
     on_progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Make `target` hold exactly `source`'s chunks; returns the points deleted + copied."""
-    want = source_hashes if source_hashes is not None else chunk_hashes(source)
-    have = chunk_hashes(target)
+    """Make `target` (holding `have`: chunk id -> document hash) hold `source`'s chunks
+    (`want`); returns the points deleted + copied."""
     gone = [c for c in have if c not in want]
     stale = [c for c, h in want.items() if have.get(c) != h]
     target.delete_points(gone)

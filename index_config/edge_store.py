@@ -115,16 +115,10 @@ class EdgeChunkStore(ChunkStore):
         and scores of 300 candidates, 5 ms with two payload fields)."""
         self._units = units
 
-    def unit_map(self) -> dict[str, tuple[str, str]]:
-        """point id -> (chunk id, unit id) of every chunk, read from the payloads."""
-        units = {}
-        for point in self._scan(None, ["id", "meta.unit_id"], vectors=False):
-            chunk = point.chunk_id
-            units[point.id] = (
-                chunk,
-                str((point.payload.get("meta") or {}).get("unit_id") or chunk),
-            )
-        return units
+    def points_by_id(self, ids: list[str]) -> list[ChunkPoint]:
+        """Points by point id, with their chunk and unit ids from the payload."""
+        with self._engine("retrieve"):
+            return self._retrieve(ids, ["id", "meta.unit_id"], vectors=False)
 
     def dense_dimension(self) -> int | None:
         """The dense vector size the shard was created with."""

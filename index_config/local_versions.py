@@ -23,11 +23,14 @@ import fcntl
 import json
 import logging
 import os
+import random
 import re
 import shutil
 from pathlib import Path
 
 from index_config.catch_up import catch_up
+from index_config.chunk_store import ChunkStore
+from index_config.documents_index import DocumentIndex
 from index_config.edge_store import EdgeChunkStore
 from index_config.settings import Settings
 from index_config.store_errors import StoreError
@@ -45,6 +48,7 @@ log = logging.getLogger(__name__)
 MANIFEST = "concerta-index.json"
 TERM_STATS = "term-stats.json"
 UNITS = "units.json"
+DOCUMENTS = "documents.json"
 SHARD = "shard"
 READERS_LOCK = "readers.lock"
 POINTER_MAX_BYTES = 256
@@ -192,8 +196,14 @@ class LocalIndexVersions(IndexVersions):
             raise StoreError(f"version {name} cannot be opened: {exc}") from exc
         return OpenedVersion(name, store, manifest, stats, count, lease.release)
 
+    def document_index(self, opened: OpenedVersion) -> DocumentIndex:
+        """Saved with the version; read back from the payloads if that file is unusable."""
+        return _saved_index(self.version_dir(opened.name), opened.count, opened.store)
+
     # Writers ---------------------------------------------------------------------------
-    def begin(self, base: OpenedVersion | None, embedding_dim: int) -> WorkingVersion:
+    def begin(
+        self, base: OpenedVersion | None, embedding_dim: int, base_index: DocumentIndex
+    ) -> WorkingVersion:
         self.versions_dir.mkdir(parents=True, exist_ok=True)
         target = self.versions_dir / f"{new_version_name()}.tmp"
         if base is None:
@@ -204,7 +214,7 @@ class LocalIndexVersions(IndexVersions):
                 search_threads=self.settings.qdrant.search_threads,
             )
             return WorkingVersion(target.name, store, "empty")
-        recycled = self._recycle(base, target)
+        recycled = self._recycle(base, base_index, target)
         if recycled is not None:
             return recycled
         # Every older version is in use (or there is none): copy the served one. Readers
@@ -212,11 +222,13 @@ class LocalIndexVersions(IndexVersions):
         shutil.copytree(
             self.version_dir(base.name),
             target,
-            ignore=shutil.ignore_patterns(READERS_LOCK, MANIFEST, TERM_STATS, UNITS),
+            ignore=shutil.ignore_patterns(READERS_LOCK, MANIFEST, TERM_STATS, UNITS, DOCUMENTS),
         )
         return WorkingVersion(target.name, EdgeChunkStore(target / SHARD), "copied")
 
-    def _recycle(self, base: OpenedVersion, target: Path) -> WorkingVersion | None:
+    def _recycle(
+        self, base: OpenedVersion, base_index: DocumentIndex, target: Path
+    ) -> WorkingVersion | None:
         for name in self.fallbacks():
             if name == base.name:
                 continue
@@ -233,7 +245,8 @@ class LocalIndexVersions(IndexVersions):
             (target / MANIFEST).unlink(missing_ok=True)  # a working version is no version
             store = EdgeChunkStore(target / SHARD)
             try:
-                written = catch_up(store, base.store)
+                have = _saved_index(target, manifest.chunks, store).chunk_hashes()
+                written = catch_up(store, base.store, base_index.chunk_hashes(), have)
             except StoreError as exc:
                 log.warning("cannot reuse version %s (%s): copying the served one", name, exc)
                 store.close()
@@ -245,24 +258,39 @@ class LocalIndexVersions(IndexVersions):
         return None
 
     def publish(
-        self, working: WorkingVersion, manifest: IndexManifest, stats: TermStatistics
+        self,
+        working: WorkingVersion,
+        manifest: IndexManifest,
+        stats: TermStatistics,
+        index: DocumentIndex,
     ) -> str:
         folder = self.versions_dir / working.name
         working.store.flush()
         working.store.close()
+        units = index.units()
         # The first load after writing tidies the segments' journals: do it here, not in
-        # a reader, and check the shard holds what the manifest will say.
+        # a reader, and check the shard holds what the manifest and the index say.
         check = EdgeChunkStore(folder / SHARD)
         try:
             count = check.count_documents()
-            units = check.unit_map()
+            sample = random.Random(count).sample(sorted(units), min(200, len(units)))
+            found = {p.id: p for p in check.points_by_id(sample)}
         finally:
             check.close()
-        if count != manifest.chunks or len(units) != count:
-            raise StoreError(f"working version holds {count} chunks, {manifest.chunks} expected")
+        if not count == manifest.chunks == len(units) == stats.n:
+            raise StoreError(
+                f"working version holds {count} chunks; manifest {manifest.chunks}, "
+                f"index {len(units)}, term statistics {stats.n}"
+            )
+        for pid in sample:
+            point = found.get(pid)
+            meta = (point.payload.get("meta") or {}) if point else {}
+            if point is None or units[pid] != (point.chunk_id, meta.get("unit_id", point.chunk_id)):
+                raise StoreError(f"document index disagrees with the shard at point {pid}")
         _write_atomically(
             folder / UNITS, json.dumps(units, ensure_ascii=False, separators=(",", ":"))
         )
+        index.save(folder / DOCUMENTS)
         stats.save(folder / TERM_STATS)
         _write_atomically(folder / MANIFEST, _json(manifest.to_dict()))
         (folder / READERS_LOCK).touch()
@@ -306,6 +334,20 @@ class LocalIndexVersions(IndexVersions):
 
 def _json(data: object) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+def _saved_index(folder: Path, chunks: int, store: ChunkStore) -> DocumentIndex:
+    """The document index a version folder was saved with, or read back from its payloads
+    when that file is missing or does not match."""
+    path = folder / DOCUMENTS
+    try:
+        index = DocumentIndex.load(path)
+        if index.chunk_count() == chunks:
+            return index
+        log.warning("%s does not match its version: reading the payloads", path)
+    except (OSError, ValueError) as exc:
+        log.warning("cannot read %s (%s): reading the payloads", path, exc)
+    return DocumentIndex.from_store(store)
 
 
 def _read_units(path: Path) -> dict[str, tuple[str, str]]:

@@ -23,6 +23,7 @@ from qdrant_client import QdrantClient
 from qdrant_client.http import models
 
 from index_config.catch_up import catch_up
+from index_config.documents_index import DocumentIndex
 from index_config.server_store import ServerChunkStore
 from index_config.settings import Settings
 from index_config.store_errors import StoreError
@@ -138,9 +139,11 @@ class ServerIndexVersions(IndexVersions):
         return OpenedVersion(name, store, manifest, stats, count)
 
     # Writers ---------------------------------------------------------------------------
-    def begin(self, base: OpenedVersion | None, embedding_dim: int) -> WorkingVersion:
+    def begin(
+        self, base: OpenedVersion | None, embedding_dim: int, base_index: DocumentIndex
+    ) -> WorkingVersion:
         if base is not None:
-            recycled = self._recycle(base)
+            recycled = self._recycle(base, base_index)
             if recycled is not None:
                 return recycled
         name = self.prefix + new_version_name()
@@ -149,10 +152,10 @@ class ServerIndexVersions(IndexVersions):
             store.create()
         if base is None:
             return WorkingVersion(name, store, "empty")
-        written = catch_up(store, base.store)
+        written = catch_up(store, base.store, base_index.chunk_hashes(), {})
         return WorkingVersion(name, store, "copied", written)
 
-    def _recycle(self, base: OpenedVersion) -> WorkingVersion | None:
+    def _recycle(self, base: OpenedVersion, base_index: DocumentIndex) -> WorkingVersion | None:
         for name, meta in self._versions():
             if name == base.name:
                 continue
@@ -167,14 +170,20 @@ class ServerIndexVersions(IndexVersions):
             # Unpublished first, so that a reader never falls back to a half-written one.
             self.client.update_collection(name, metadata={"concerta": {"manifest": None}})
             store = self._store(name)
-            written = catch_up(store, base.store)
+            have = DocumentIndex.from_store(store).chunk_hashes()
+            written = catch_up(store, base.store, base_index.chunk_hashes(), have)
             log.info("reusing collection %s: %d points brought up to date", name, written)
             return WorkingVersion(name, store, "recycled", written)
         return None
 
     def publish(
-        self, working: WorkingVersion, manifest: IndexManifest, stats: TermStatistics
+        self,
+        working: WorkingVersion,
+        manifest: IndexManifest,
+        stats: TermStatistics,
+        index: DocumentIndex,
     ) -> str:
+        # A server reads payloads natively: the document index is read back when needed.
         count = working.store.count_documents()
         if count != manifest.chunks:
             raise StoreError(f"working version holds {count} chunks, {manifest.chunks} expected")

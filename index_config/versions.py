@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from index_config.chunk_store import ChunkStore
+from index_config.documents_index import DocumentIndex
 from index_config.settings import Settings
 from index_config.term_stats import TermStatistics
 
@@ -118,15 +119,26 @@ class IndexVersions(ABC):
     def open(self, name: str) -> OpenedVersion:
         """Open a published version for reading; StoreError when it is missing or damaged."""
 
+    def document_index(self, opened: OpenedVersion) -> DocumentIndex:
+        """What a version holds, document by document (read back from its payloads)."""
+        return DocumentIndex.from_store(opened.store)
+
     @abstractmethod
-    def begin(self, base: OpenedVersion | None, embedding_dim: int) -> WorkingVersion:
+    def begin(
+        self, base: OpenedVersion | None, embedding_dim: int, base_index: DocumentIndex
+    ) -> WorkingVersion:
         """A working version holding `base`'s chunks (cheaply when possible), or empty."""
 
     @abstractmethod
     def publish(
-        self, working: WorkingVersion, manifest: IndexManifest, stats: TermStatistics
+        self,
+        working: WorkingVersion,
+        manifest: IndexManifest,
+        stats: TermStatistics,
+        index: DocumentIndex,
     ) -> str:
-        """Make a finished working version the served one, atomically; returns its name."""
+        """Make a finished working version the served one, atomically; returns its name.
+        `index` says what it holds (the base's index updated with this run's changes)."""
 
     @abstractmethod
     def discard(self, working: WorkingVersion) -> None: ...

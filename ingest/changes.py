@@ -13,15 +13,8 @@ from dataclasses import dataclass, field
 
 from haystack import Document
 
-from index_config.chunk_store import ChunkStore
+from index_config.documents_index import DocumentIndex
 from ingest.converters.base import ConvertedDocument
-
-
-@dataclass
-class IndexedDocument:
-    doc_hash: str
-    source_path: str
-    chunk_ids: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -31,28 +24,13 @@ class Changes:
     unchanged: int = 0
     deleted: int = 0
     to_write: list[Document] = field(default_factory=list)
-    # Chunks of the served version that go: those of updated and of deleted documents.
+    # Documents of the served version that go (updated and deleted ones), and their chunks.
+    removed_documents: list[str] = field(default_factory=list)
     to_remove: list[str] = field(default_factory=list)
 
     @property
     def any(self) -> bool:
         return bool(self.to_write or self.to_remove)
-
-
-def indexed_documents(store: ChunkStore | None) -> dict[str, IndexedDocument]:
-    """doc_id -> hash, source and chunk ids of every document in a version (payload
-    fields only: cheap even at 100,000 chunks)."""
-    out: dict[str, IndexedDocument] = {}
-    if store is None:
-        return out
-    for payload in store.scan(["meta.doc_id", "meta.doc_hash", "meta.source_path"]):
-        meta = payload.get("meta") or {}
-        doc = out.setdefault(
-            str(meta.get("doc_id", "")),
-            IndexedDocument(str(meta.get("doc_hash", "")), str(meta.get("source_path", ""))),
-        )
-        doc.chunk_ids.append(str(payload["id"]))
-    return out
 
 
 def in_scope(source_path: str, scopes: list[str]) -> bool:
@@ -61,7 +39,7 @@ def in_scope(source_path: str, scopes: list[str]) -> bool:
 
 def plan_changes(
     documents: dict[str, ConvertedDocument],
-    indexed: dict[str, IndexedDocument],
+    indexed: DocumentIndex,
     scopes: list[str],
     protected: set[str],
 ) -> Changes:
@@ -75,6 +53,7 @@ def plan_changes(
             continue
         else:
             changes.updated += 1
+            changes.removed_documents.append(doc_id)
             changes.to_remove.extend(old.chunk_ids)
         changes.to_write.extend(doc.chunks)
     for doc_id, old in indexed.items():
@@ -83,5 +62,6 @@ def plan_changes(
         if old.source_path in protected:
             continue
         changes.deleted += 1
+        changes.removed_documents.append(doc_id)
         changes.to_remove.extend(old.chunk_ids)
     return changes

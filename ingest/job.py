@@ -17,12 +17,13 @@ from typing import Any
 from rich.console import Console
 
 from index_config import Settings
+from index_config.documents_index import DocumentIndex
 from index_config.embedders import document_embedder, embedding_dimension, index_fingerprint
 from index_config.embedding_cache import CachedDocumentEmbedder, EmbeddingCache, model_key
 from index_config.store_errors import StoreError
 from index_config.term_stats import TermStatistics
 from index_config.versions import IndexManifest, IndexVersions, OpenedVersion, index_versions
-from ingest.changes import Changes, IndexedDocument, indexed_documents, plan_changes
+from ingest.changes import Changes, plan_changes
 from ingest.converters.base import ConversionError, ConvertedDocument
 from ingest.indexer import ChunkIndexer, progress_bar
 from ingest.sources import SourceFailure, convert_item, resolve
@@ -116,7 +117,7 @@ class IngestJob:
         self,
         sources: list[str],
         report: IngestReport,
-        indexed: dict[str, IndexedDocument],
+        indexed: DocumentIndex,
     ) -> tuple[list[str], dict[str, ConvertedDocument], set[str]]:
         """Convert the sources; documents indexed with the same hash are recognised, not
         converted again."""
@@ -197,7 +198,7 @@ class IngestJob:
         embedder: Any = None
         try:
             with report.timed("compare"):
-                indexed = indexed_documents(base.store if base else None)
+                indexed = versions.document_index(base) if base else DocumentIndex()
             with report.timed("convert"):
                 scopes, documents, protected = self._convert(sources, report, indexed)
             with report.timed("compare"):
@@ -214,9 +215,12 @@ class IngestJob:
                     base.close()
                     base = None
                     # Recognised documents have no chunks: convert everything again.
-                    scopes, documents, protected = self._convert(sources, IngestReport(), {})
-                    changes = plan_changes(documents, {}, scopes, protected)
-                report.version = self._build(versions, base, changes, embedder, dim, report)
+                    indexed = DocumentIndex()
+                    scopes, documents, protected = self._convert(sources, IngestReport(), indexed)
+                    changes = plan_changes(documents, indexed, scopes, protected)
+                report.version = self._build(
+                    versions, base, indexed, changes, embedder, dim, report
+                )
             report.added, report.updated = changes.added, changes.updated
             report.unchanged, report.deleted = changes.unchanged, changes.deleted
         finally:
@@ -237,6 +241,7 @@ class IngestJob:
         self,
         versions: IndexVersions,
         base: OpenedVersion | None,
+        indexed: DocumentIndex,
         changes: Changes,
         embedder: Any,
         dim: int,
@@ -244,7 +249,7 @@ class IngestJob:
     ) -> str:
         indexer = ChunkIndexer(self.settings, embedder, self.console)
         with report.timed("prepare"):
-            working = versions.begin(base, dim)
+            working = versions.begin(base, dim, indexed)
         report.build, report.caught_up = working.how, working.caught_up
         try:
             log.info("working version %s (%s)", working.name, working.how)
@@ -269,7 +274,10 @@ class IngestJob:
                     f"term statistics count {stats.n} chunks, {manifest.chunks} indexed"
                 )
             with report.timed("publish"):
-                return versions.publish(working, manifest, stats)
+                index = indexed.copy()
+                index.remove(changes.removed_documents)
+                index.add_chunks(changes.to_write)
+                return versions.publish(working, manifest, stats, index)
         except BaseException:
             versions.discard(working)
             raise

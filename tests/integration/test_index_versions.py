@@ -14,6 +14,7 @@ from haystack import Document
 from haystack.dataclasses import SparseEmbedding
 from haystack.document_stores.types import DuplicatePolicy
 
+from index_config.documents_index import DocumentIndex
 from index_config.local_versions import SHARD, LocalIndexVersions
 from index_config.store_errors import StoreError
 from index_config.term_stats import TermStatistics
@@ -45,10 +46,16 @@ def write(working: WorkingVersion, docs: list[Document], gone: list[str] = ()) -
     working.store.write_documents(docs, policy=DuplicatePolicy.OVERWRITE)
 
 
+def begin(versions: LocalIndexVersions, base: OpenedVersion | None) -> WorkingVersion:
+    index = versions.document_index(base) if base is not None else DocumentIndex()
+    return versions.begin(base, DIM, index)
+
+
 def publish(versions: LocalIndexVersions, working: WorkingVersion) -> str:
     count = working.store.count_documents()
     manifest = IndexManifest("mock", DIM, "f", dt.datetime.now(dt.UTC).isoformat(), count)
-    return versions.publish(working, manifest, TermStatistics.from_counts({}, count))
+    index = DocumentIndex.from_store(working.store)  # an ingest keeps it up to date instead
+    return versions.publish(working, manifest, TermStatistics.from_counts({}, count), index)
 
 
 def contents(opened: OpenedVersion) -> dict[str, str]:
@@ -70,7 +77,7 @@ def version_names(versions: LocalIndexVersions) -> set[str]:
 def test_begin_publish_copy_recycle_discard_and_prune(versions: LocalIndexVersions) -> None:
     assert versions.current() is None and versions.pointer_token() is None
 
-    first = versions.begin(None, DIM)
+    first = begin(versions, None)
     assert first.how == "empty" and first.name.endswith(".tmp")
     assert (versions.versions_dir / first.name).is_dir()
     write(first, [chunk("a", "alfa"), chunk("b", "beta")])
@@ -81,13 +88,13 @@ def test_begin_publish_copy_recycle_discard_and_prune(versions: LocalIndexVersio
 
     # Nothing older to reuse: the next version starts as a copy; a discarded one is gone.
     base = versions.open(v1)
-    second = versions.begin(base, DIM)
+    second = begin(versions, base)
     assert second.how == "copied"
     versions.discard(second)
     assert not (versions.versions_dir / second.name).exists()
     assert versions.current() == v1 and versions.pointer_token() == token
 
-    second = versions.begin(base, DIM)
+    second = begin(versions, base)
     write(second, [chunk("c", "gamma")], gone=["a#0"])
     base.close()
     v2 = publish(versions, second)
@@ -96,7 +103,7 @@ def test_begin_publish_copy_recycle_discard_and_prune(versions: LocalIndexVersio
     # The third reuses v1 (no reader holds it): it is brought up to date with v2 by
     # writing only the differences, then this run's own change goes on top.
     base = versions.open(v2)
-    third = versions.begin(base, DIM)
+    third = begin(versions, base)
     assert third.how == "recycled" and third.caught_up == 2  # a#0 deleted, c#0 copied
     assert v1 not in version_names(versions)
     assert {d.id: d.content for d in third.store.filter_documents()} == contents(base)
@@ -120,7 +127,7 @@ def test_a_version_a_reader_holds_is_never_recycled_nor_pruned(
     names = []
     base: OpenedVersion | None = None
     for i in range(2):
-        working = versions.begin(base, DIM)
+        working = begin(versions, base)
         write(working, [chunk(f"doc{i}", f"text {i}")])
         if base is not None:
             base.close()
@@ -130,7 +137,7 @@ def test_a_version_a_reader_holds_is_never_recycled_nor_pruned(
     reader = versions.open(names[0])  # e.g. `concerta search` still on the old version
     before = folder_digest(versions.versions_dir / names[0])
     try:
-        working = versions.begin(base, DIM)
+        working = begin(versions, base)
         assert working.how == "copied"
         write(working, [chunk("doc2", "text 2")])
         base.close()
@@ -148,10 +155,10 @@ def test_a_version_a_reader_holds_is_never_recycled_nor_pruned(
 
 
 def test_prune_removes_leftovers_of_interrupted_runs(versions: LocalIndexVersions) -> None:
-    working = versions.begin(None, DIM)
+    working = begin(versions, None)
     write(working, [chunk("a", "alfa")])
     published = publish(versions, working)
-    leftover = versions.begin(versions.open(published), DIM)  # as after a kill -9
+    leftover = begin(versions, versions.open(published))  # as after a kill -9
     leftover.store.close()
     versions.prune()
     assert version_names(versions) == {published}
@@ -175,7 +182,7 @@ def test_prune_keeps_the_two_most_recent_versions(
     )
     published = []
     for i in range(3):
-        working = versions.begin(None, DIM)
+        working = begin(versions, None)
         write(working, [chunk(f"d{i}", f"text {i}")])
         published.append(publish(versions, working))
     versions.prune(keep=2)
@@ -186,7 +193,7 @@ def test_prune_keeps_the_two_most_recent_versions(
 # Broken pointers ------------------------------------------------------------------------
 @pytest.fixture
 def one_version(versions: LocalIndexVersions) -> str:
-    working = versions.begin(None, DIM)
+    working = begin(versions, None)
     write(working, [chunk("a", "alfa")])
     return publish(versions, working)
 

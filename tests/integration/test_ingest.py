@@ -26,6 +26,7 @@ from assistant.cli import app
 from assistant.retrieval.searcher import Searcher
 from index_config import Settings
 from index_config.analyzer import CatalanAnalyzer
+from index_config.documents_index import DocumentIndex
 from index_config.settings import PROJECT_DIR
 from index_config.term_stats import TermStatistics
 from index_config.versions import index_versions
@@ -461,5 +462,11 @@ def test_updates_reuse_an_older_version_and_rank_as_a_fresh_build(
             CatalanAnalyzer(settings.analyzer), opened.store.filter_documents()
         )
         assert opened.term_stats == recount and recount.n == opened.count
+        # So was the document index saved with the version: it equals the payloads.
+        saved, read_back = (
+            {k: (d.doc_hash, d.source_path, sorted(d.chunks)) for k, d in index.items()}
+            for index in (versions.document_index(opened), DocumentIndex.from_store(opened.store))
+        )
+        assert saved == read_back and len(saved) == 7
     finally:
         opened.close()
