@@ -54,7 +54,10 @@ class ChunkIndexer:
     def __init__(self, settings: Settings, dense_embedder: Any, console: Console) -> None:
         self.settings = settings
         self.dense = dense_embedder
-        self.sparse = CatalanSparseDocumentEmbedder(analyzer=settings.analyzer.model_dump())
+        # A group's texts stay cached between its sparse vectors and its term statistics.
+        self.sparse = CatalanSparseDocumentEmbedder(
+            analyzer=settings.analyzer.model_dump(), text_cache_size=4 * GROUP
+        )
         self.sparse.warm_up()
         self.analyzer = CatalanAnalyzer(settings.analyzer, text_cache_size=0)
         self.console = console
@@ -69,7 +72,7 @@ class ChunkIndexer:
                 embedded = self.dense.run(documents=group)["documents"]
                 with_sparse = self.sparse.run(documents=embedded)["documents"]
                 for doc in with_sparse:
-                    stats.add_terms(document_terms(self.analyzer, doc))
+                    stats.add_terms(self.sparse.terms(doc))
                 store.write_documents(with_sparse, policy=DuplicatePolicy.OVERWRITE)
                 progress.advance(task, len(group))
 

@@ -5,6 +5,7 @@ Embeds the query both ways and asks the served version's HybridChunkRetriever (r
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import threading
@@ -13,7 +14,7 @@ from typing import Any
 
 from haystack import Document
 
-from assistant.errors import IndexNotReadyError, QueryError
+from assistant.errors import ConcertaError, IndexNotReadyError, QueryError
 from assistant.models import Filters, Hit
 from assistant.retrieval.filters import to_haystack
 from assistant.retrieval.hits import to_hit
@@ -24,6 +25,8 @@ from index_config.embedders import embedding_dimension, text_embedder
 from index_config.sparse_text_embedder import CatalanSparseTextEmbedder
 from index_config.store_errors import StoreError
 from index_config.versions import IndexVersions
+
+log = logging.getLogger(__name__)
 
 MAX_QUERY_CHARS = 2000
 
@@ -72,7 +75,13 @@ class Searcher:
         )
         # Open the published version now, not at the first question, and follow new ones
         # from a background thread.
-        self.index.peek()
+        if self.index.peek() is not None:
+            # One query now loads what the first question would otherwise wait for: the
+            # query model's buffers and the index pages a search touches.
+            try:
+                self.retrieve("ajuts per als ajuntaments", top_k=3)
+            except (ConcertaError, StoreError) as exc:
+                log.warning("warm-up query failed: %s", exc)
         self.index.start_watching()
 
     def close(self) -> None:

@@ -76,3 +76,19 @@ def test_the_grounding_module_still_offers_it() -> None:
     from assistant.grounding import TermStatistics as FromGrounding
 
     assert FromGrounding is TermStatistics
+
+
+def test_the_sparse_embedders_terms_are_the_terms_counted(analyzer: CatalanAnalyzer) -> None:
+    """The ingest counts term statistics from the analysis of the sparse vectors: title
+    and content analysed apart give the terms of "title content" analysed at once."""
+    from index_config.sparse_document_embedder import CatalanSparseDocumentEmbedder
+    from index_config.term_stats import document_terms
+    from ingest.sources import convert_item, resolve
+    from tests.conftest import SAMPLE_DIR
+
+    _, items, _ = resolve([str(SAMPLE_DIR / "cataleg"), str(SAMPLE_DIR / "normativa")])
+    chunks = [c for item in items for d in convert_item(item, 220, 40, "fp")[0] for c in d.chunks]
+    sparse = CatalanSparseDocumentEmbedder(text_cache_size=8)
+    assert len(chunks) > 200
+    for chunk in chunks:
+        assert sparse.terms(chunk) == document_terms(analyzer, chunk), chunk.id
