@@ -114,6 +114,10 @@ class ChunkStore(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
+    @abstractmethod
+    def to_dict(self) -> dict[str, Any]:
+        """Haystack serialisation (each store has its `from_dict`)."""
+
     def flush(self) -> None:
         """Make every write durable (a server does it on each write)."""
         return None
