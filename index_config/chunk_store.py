@@ -26,7 +26,7 @@ from haystack.document_stores.errors import DuplicateDocumentError
 from haystack.document_stores.types import DuplicatePolicy
 
 from index_config.points import ChunkPoint, ScoredChunk, point_id, ranked
-from index_config.qdrant_filters import FilterBuilder, translate
+from index_config.qdrant_filters import FilterBuilder, FilterSyntaxError, translate
 from index_config.store_errors import StoreError
 
 Fields = bool | list[str]
@@ -138,7 +138,12 @@ class ChunkStore(ABC):
             raise StoreError(f"{what} failed: {exc}") from exc
 
     def _filter(self, filters: dict[str, Any] | None) -> Any:
-        return translate(filters, self.filter_builder)
+        try:
+            return translate(filters, self.filter_builder)
+        except (TypeError, ValueError) as exc:  # a value the engine's classes refuse
+            if isinstance(exc, StoreError):
+                raise
+            raise FilterSyntaxError(f"filter not expressible: {exc}") from exc
 
     # Haystack DocumentStore protocol ----------------------------------------------------
     def count_documents(self) -> int:

@@ -30,6 +30,7 @@ from index_config.versions import IndexManifest, IndexVersions, OpenedVersion, i
 log = logging.getLogger(__name__)
 
 NOT_READY = "L'índex encara no està preparat: cal executar `concerta ingest`."
+BROKEN_RETRY_SECONDS = 60.0
 
 
 @dataclass
@@ -44,8 +45,8 @@ class OpenIndex:
     retriever: HybridChunkRetriever
     opened: OpenedVersion = field(repr=False)
     # Called when a read fails on this version (the handle then serves another one).
-    on_failure: Callable[[OpenIndex, Exception], None] = field(
-        default=lambda opened, error: None, repr=False
+    on_failure: Callable[[OpenIndex, Exception], bool] = field(
+        default=lambda opened, error: False, repr=False
     )
 
     def documents(
@@ -68,7 +69,8 @@ class OpenIndex:
         try:
             return self.store.filter_documents(query)
         except StoreError as exc:
-            self.on_failure(self, exc)
+            if not self.on_failure(self, exc):
+                raise
             raise IndexNotReadyError(NOT_READY) from exc
 
 
@@ -94,7 +96,8 @@ class IndexHandle:
         self._retired: list[tuple[OpenIndex, float]] = []
         self._token: str | None = None
         self._checked_at = 0.0
-        self._broken: set[str] = set()  # versions that failed to open, until republished
+        # Versions that failed to open, and when: not tried again for a while.
+        self._broken: dict[str, float] = {}
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
 
@@ -127,15 +130,23 @@ class IndexHandle:
             self._token = token
             self._follow_pointer()
 
-    def report_broken(self, opened: OpenIndex, error: Exception) -> None:
-        """A query failed on `opened`: serve another valid version, if there is one."""
+    def report_failure(self, opened: OpenIndex, error: Exception) -> bool:
+        """A read failed on `opened`. If the version itself is damaged (it cannot even
+        count its chunks), serve another valid one, if any, and return True; if it is
+        sound, the request was at fault: return False (the caller re-raises)."""
+        try:
+            opened.store.count_documents()
+            return False
+        except StoreError:
+            pass
         with self._lock:
             log.error("index version %s failed (%s): looking for another", opened.version, error)
-            self._broken.add(opened.version)
+            self._broken[opened.version] = time.monotonic()
             if self._open is opened:
                 self._retire(self._open)
                 self._open = None
                 self._follow_pointer()
+        return True
 
     def start_watching(self) -> None:
         if self._watcher is None:
@@ -168,7 +179,7 @@ class IndexHandle:
         name = self.versions.current()
         if name is not None and self._open is not None and name == self._open.version:
             return
-        if name is not None and name not in self._broken and self._try(name):
+        if name is not None and not self._is_broken(name) and self._try(name):
             return
         if self._open is not None:
             log.error(
@@ -178,7 +189,7 @@ class IndexHandle:
             )
             return
         for fallback in self.versions.fallbacks():
-            if fallback not in self._broken and self._try(fallback):
+            if not self._is_broken(fallback) and self._try(fallback):
                 log.error("the published index cannot be served: serving %s", fallback)
                 return
 
@@ -188,7 +199,7 @@ class IndexHandle:
             opened = self.versions.open(name)
         except StoreError as exc:
             log.error("index version %s is not usable: %s", name, exc)
-            self._broken.add(name)
+            self._broken[name] = time.monotonic()
             return False
         manifest = opened.manifest
         model = self.settings.embedding_model
@@ -202,7 +213,7 @@ class IndexHandle:
                 self.embedding_dim,
             )
             opened.close()
-            self._broken.add(name)
+            self._broken[name] = time.monotonic()
             return False
         retrieval = self.settings.retrieval
         weights = retrieval.weights_for(model)
@@ -221,14 +232,21 @@ class IndexHandle:
                 sparse_scale=retrieval.sparse_scale,
             ),
             opened=opened,
-            on_failure=self.report_broken,
+            on_failure=self.report_failure,
         )
         if self._open is not None:
             self._retire(self._open)
         self._open = served
-        self._broken.discard(name)
+        self._broken.pop(name, None)
         log.info("serving index version %s (%d chunks)", name, served.count)
         return True
+
+    def _is_broken(self, name: str) -> bool:
+        """Failed recently: opening a damaged 100,000-chunk version every second would
+        only load the machine; after a minute it is tried again (disks and operators
+        repair things)."""
+        since = self._broken.get(name)
+        return since is not None and time.monotonic() - since < BROKEN_RETRY_SECONDS
 
     def _retire(self, opened: OpenIndex) -> None:
         # Requests already running keep the old version for a moment.

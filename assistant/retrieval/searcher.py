@@ -130,7 +130,8 @@ class Searcher:
                 documents: list[Document] = opened.retriever.run(**arguments)["documents"]
                 return documents
             except StoreError as exc:
-                self.index.report_broken(opened, exc)
+                if not self.index.report_failure(opened, exc):
+                    raise  # the version is sound: the request was at fault
         raise IndexNotReadyError(NOT_READY)
 
     def search(self, query: str, filters: Filters | None = None, top_k: int = 10) -> list[Hit]:

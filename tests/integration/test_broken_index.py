@@ -181,3 +181,27 @@ def test_no_valid_version_means_503_everywhere_never_500(
 def test_an_empty_data_dir_is_not_ready(tmp_path: Path) -> None:
     for client in serve(make_settings(tmp_path / "nothing")):
         assert_not_ready(client)
+
+
+def test_a_version_that_breaks_while_served_gives_way_to_the_previous_one(
+    api: TestClient, versions: LocalIndexVersions, built: tuple[Path, list[str]]
+) -> None:
+    assert served_title(api) == "Xarxes wifi a les places (segona versió)"
+    # Its shard vanishes under the server (deleted by hand, a disk unmounted).
+    service = api.app.state.service  # type: ignore[attr-defined]
+    served = service.searcher.index.get()
+    served.store.close()
+    (versions.versions_dir / built[1][1] / SHARD).rename(versions.versions_dir / "elsewhere")
+    assert_serving(api)
+    assert served_title(api) == "Ajuts per al desplegament de xarxes wifi públiques municipals"
+
+
+def test_a_bad_request_does_not_take_a_sound_version_offline(api: TestClient) -> None:
+    from index_config.store_errors import StoreError
+
+    service = api.app.state.service  # type: ignore[attr-defined]
+    served = service.searcher.index.get()
+    with pytest.raises(StoreError):
+        served.documents(extra={"codi": {"no": "és un valor"}})
+    assert service.searcher.index.get() is served
+    assert_serving(api)
