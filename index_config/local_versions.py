@@ -19,7 +19,6 @@ take that lock exclusively.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import logging
 import os
@@ -32,6 +31,7 @@ from index_config.catch_up import catch_up
 from index_config.chunk_store import ChunkStore
 from index_config.documents_index import DocumentIndex
 from index_config.edge_store import EdgeChunkStore
+from index_config.folder_lease import READERS_LOCK, FolderLease
 from index_config.settings import Settings
 from index_config.store_errors import StoreError
 from index_config.term_stats import TermStatistics
@@ -50,40 +50,8 @@ TERM_STATS = "term-stats.json"
 UNITS = "units.json"
 DOCUMENTS = "documents.json"
 SHARD = "shard"
-READERS_LOCK = "readers.lock"
 POINTER_MAX_BYTES = 256
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,120}$")
-
-
-class FolderLease:
-    """A flock on a version folder's readers.lock: shared for readers, exclusive for a
-    writer that wants to recycle or delete the folder."""
-
-    def __init__(self, fd: int) -> None:
-        self._fd: int | None = fd
-
-    @classmethod
-    def take(cls, folder: Path, exclusive: bool) -> FolderLease | None:
-        """The lease, or None when the other kind is held (or the folder moved away)."""
-        path = folder / READERS_LOCK
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)
-        except OSError:
-            return None
-        try:
-            fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
-            # The folder may have been renamed by a writer between open() and flock().
-            if os.fstat(fd).st_ino != os.stat(path).st_ino:
-                raise FileNotFoundError(path)
-        except OSError:
-            os.close(fd)
-            return None
-        return cls(fd)
-
-    def release(self) -> None:
-        fd, self._fd = self._fd, None
-        if fd is not None:
-            os.close(fd)  # closing the descriptor drops the flock
 
 
 class LocalIndexVersions(IndexVersions):
