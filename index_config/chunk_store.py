@@ -50,7 +50,8 @@ class VectorQuery:
 @dataclass(frozen=True)
 class EngineFusion:
     """How the engine fuses prefetched lists: weighted RRF, DBSF, or a formula
-    (`dense_weight * dense + sparse_weight * sparse / sparse_scale`)."""
+    (`dense_weight * dense + sparse_weight * sparse / sparse_scale`). A side whose weight is
+    0 is not fused at all (so (1, 0) ranks by the dense side alone, for any method)."""
 
     method: Literal["rrf", "dbsf", "formula"]
     dense_weight: float = 1.0
@@ -265,7 +266,8 @@ class ChunkStore(ABC):
 
 
 def _fused(queries: list[VectorQuery], fusion: EngineFusion, limit: int) -> FusedQuery | None:
-    asked = tuple(q for q in queries if not q.is_empty)
+    # A side weighted 0 is left out, whatever the method (DBSF has no weights of its own).
+    asked = tuple(q for q in queries if not q.is_empty and fusion.weight(q.using) > 0)
     return FusedQuery(asked, fusion, limit) if asked else None
 
 
