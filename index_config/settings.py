@@ -42,9 +42,7 @@ class AnalyzerSettings(BaseModel):
     avg_doc_length: float = 180.0
     # Extra term frequency for the fields that name what a document is about: the title
     # (an article's heading, a FAQ entry's question) and the catalogue's keywords.
-    field_boosts: dict[str, float] = Field(
-        default_factory=lambda: {"title": 3.5, "etiquetes": 1.0}
-    )
+    field_boosts: dict[str, float] = Field(default_factory=lambda: {"title": 3.5, "etiquetes": 1.0})
 
 
 class ChunkingSettings(BaseModel):
