@@ -6,7 +6,7 @@ export HF_HUB_OFFLINE := 1
 export HAYSTACK_TELEMETRY_ENABLED := False
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: demo test install system-deps lint typecheck unit integration eval bench clean
+.PHONY: demo test install system-deps lint typecheck unit integration eval bench clean vendor-axe
 
 $(BIN)/concerta: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,3 +53,16 @@ bench: install
 
 clean:
 	rm -rf .concerta .pytest_cache .mypy_cache .ruff_cache
+
+# axe-core for the browser tests' accessibility checks, vendored from the npm registry
+# package (committed with its licence header; `make vendor-axe` refreshes it). Pinned and
+# checked against the registry's integrity hash.
+AXE_VERSION := 4.14.1
+AXE_INTEGRITY := sha512-FHfa+lmNjQZfJz1q8wKqIDwC6DExcHt/pkjNQb09a3NPjCKg2rhu5qb2S4r76ASyFNNtuFooJpZe37OgudVGtQ==
+vendor-axe:
+	rm -rf /tmp/concerta-axe && mkdir -p /tmp/concerta-axe
+	cd /tmp/concerta-axe && npm pack --silent axe-core@$(AXE_VERSION) >/dev/null
+	test "$$(printf 'sha512-%s' "$$(openssl dgst -sha512 -binary /tmp/concerta-axe/axe-core-$(AXE_VERSION).tgz | base64 -w0)")" = "$(AXE_INTEGRITY)"
+	tar -xzf /tmp/concerta-axe/axe-core-$(AXE_VERSION).tgz -C /tmp/concerta-axe package/axe.min.js package/LICENSE
+	cp /tmp/concerta-axe/package/axe.min.js tests/support/axe.min.js
+	cp /tmp/concerta-axe/package/LICENSE tests/support/axe-core.LICENSE

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import os
@@ -83,14 +84,19 @@ def ingest(
 ) -> None:
     """Index sources into Qdrant (idempotent: unchanged skipped, changed replaced, vanished deleted)."""
     from ingest.job import IngestJob, IngestLockedError
+    from ingest.run_status import IngestRun
 
     settings = _settings()
     chosen = list(sources) if sources else settings.resolved_sources()
-    try:
-        report = IngestJob(settings, console=err).run(chosen)
-    except IngestLockedError as exc:
-        _fail(str(exc))
-        return
+    # The run's outcome goes to a status file that the server's /metrics reads.
+    with IngestRun(settings.ingest_status_path) as run:
+        try:
+            report = IngestJob(settings, console=err).run(chosen)
+        except IngestLockedError as exc:
+            run.failed(str(exc))
+            _fail(str(exc))
+            return
+        run.finished(report)
     for failure in report.failures:
         err.print(f"[red]failed[/red] {failure.source}: {failure.reason}")
     out.print(report.summary_line(), highlight=False)
@@ -250,6 +256,53 @@ def bot() -> None:
         return
     logging.getLogger().setLevel(logging.INFO)
     run_polling(backend_from_settings(_settings()), bot_settings)
+
+
+@app.command()
+def report(
+    start: Annotated[
+        dt.datetime | None,
+        typer.Option(
+            "--from",
+            formats=["%Y-%m-%d"],
+            metavar="AAAA-MM-DD",
+            help="Primer dia del període, AAAA-MM-DD (per defecte, 30 dies abans del darrer).",
+        ),
+    ] = None,
+    end: Annotated[
+        dt.datetime | None,
+        typer.Option(
+            "--to",
+            formats=["%Y-%m-%d"],
+            metavar="AAAA-MM-DD",
+            help="Darrer dia del període, AAAA-MM-DD (per defecte, avui).",
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="Escriu l'informe en JSON, com GET /api/admin/report."),
+    ] = False,
+) -> None:
+    """Informe per als gestors del catàleg: preguntes, refusos, valoracions, fonts més
+    citades, cerques sense resultat i necessitats que el catàleg no cobreix."""
+    from assistant.reporting import PeriodError, ReportBuilder
+    from assistant.reporting.terminal import print_report
+
+    service = _service(_settings())
+    try:
+        builder = ReportBuilder.for_service(service)
+        try:
+            period = builder.period(start.date() if start else None, end.date() if end else None)
+        except PeriodError as exc:
+            _fail(str(exc), 2)
+            return
+        result = builder.build(period)
+    finally:
+        service.close()
+    if as_json:
+        print(result.model_dump_json(indent=2))
+        return
+    print_report(result, out)
 
 
 @app.command(name="eval")

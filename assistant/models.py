@@ -30,6 +30,13 @@ class Hit(BaseModel):
     metadata: dict[str, Any] = Field(default_factory=dict)
 
 
+class Choice(BaseModel):
+    """One resource a follow-up may be about."""
+
+    codi: str
+    title: str
+
+
 class Answer(BaseModel):
     """What /api/ask returns. `answer` is a small Markdown subset (see assistant.markup)."""
 
@@ -41,6 +48,9 @@ class Answer(BaseModel):
     # Why the assistant did not answer (None when grounded): a short English code for
     # operators and metrics, e.g. "no_evidence", "out_of_period", "small_talk".
     refusal_reason: str | None = None
+    # A follow-up answered for each resource of the previous answer: those resources, so
+    # a front end can offer to ask about one of them (send its code as `focus`).
+    choices: list[Choice] = Field(default_factory=list)
 
 
 class FilterError(ValueError):

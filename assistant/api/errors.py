@@ -43,6 +43,8 @@ FIELD_NAMES: dict[str, tuple[str, str]] = {
     "date": ("la data", "f"),
     "limit": ("el límit", "m"),
     "codi": ("el codi", "m"),
+    "from": ("la data inicial (from)", "f"),
+    "to": ("la data final (to)", "f"),
 }
 
 STATUS_MESSAGES = {

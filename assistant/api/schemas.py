@@ -45,6 +45,11 @@ class AskRequest(BaseModel):
         default=None, max_length=100, description="Per a preguntes de seguiment."
     )
     filters: dict[str, Any] = Field(default_factory=dict)
+    focus: str | None = Field(
+        default=None,
+        pattern=r"^\d{5}$",
+        description="Codi d'un recurs de la resposta anterior: la pregunta és sobre aquest.",
+    )
 
     @field_validator("question")
     @classmethod

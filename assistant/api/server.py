@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import uvicorn
 
 from assistant.api.app import LifespanHook, create_app
+from assistant.api.logs import configure_logging
 from index_config import Settings
 
 
@@ -21,11 +22,22 @@ def run_server(
     """Serve until interrupted. Hooks receive the warmed-up service (e.g. to start the
     Telegram bot in the same process and stop it on shutdown)."""
     limit_torch_threads()
+    configure_logging(settings)
     app = create_app(
         settings=settings, on_startup=extra_startup or (), on_shutdown=extra_shutdown or ()
     )
     # One worker: the service holds the model and the local Qdrant, which one process owns.
-    uvicorn.run(app, host=host, port=port, proxy_headers=True, log_level="info")
+    # Logging is ours (configure_logging); the RequestObserver writes one line per request,
+    # so uvicorn's own access line would be a second one.
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        proxy_headers=True,
+        log_level="info",
+        log_config=None,
+        access_log=False,
+    )
 
 
 def limit_torch_threads(threads: int = 1) -> None:

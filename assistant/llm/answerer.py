@@ -10,6 +10,7 @@ import queue
 import re
 import threading
 from collections.abc import Generator
+from dataclasses import dataclass, field
 from typing import Any
 
 from haystack.components.generators.chat import OpenAIChatGenerator
@@ -17,7 +18,7 @@ from haystack.dataclasses import StreamingChunk
 from haystack.utils import Secret
 
 from assistant.errors import ConcertaError
-from assistant.llm.check import check_answer
+from assistant.llm.check import check_answer, is_refusal
 from assistant.llm.prompt import build_messages
 from assistant.models import Hit
 from index_config import Settings
@@ -44,6 +45,22 @@ class _StreamAbandoned(Exception):
 _END = object()
 
 
+@dataclass
+class LLMCounters:
+    """Calls and the reasons their answers were not used, for /metrics. The service falls
+    back to the composer on an LLMError, on a failed check and on a refusal."""
+
+    calls: int = 0
+    error: int = 0
+    rejected: int = 0
+    refusal: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, name: str) -> None:
+        with self._lock:
+            setattr(self, name, getattr(self, name) + 1)
+
+
 class LLMAnswerer:
     """Writes a cited Catalan answer from numbered sources with an OpenAI-compatible LLM.
 
@@ -57,6 +74,7 @@ class LLMAnswerer:
         self.timeout = settings.llm_timeout
         self._generator: OpenAIChatGenerator | None = None
         self._lock = threading.Lock()
+        self.counters = LLMCounters()
 
     def warm_up(self) -> None:
         """Build the Haystack generator and its HTTP client (no network call)."""
@@ -95,6 +113,14 @@ class LLMAnswerer:
         """The full answer text; raises LLMError."""
         generator = self._ready_generator()
         messages = build_messages(question, sources, history)
+        self.counters.add("calls")
+        try:
+            return self._generate(generator, messages)
+        except LLMError:
+            self.counters.add("error")
+            raise
+
+    def _generate(self, generator: OpenAIChatGenerator, messages: Any) -> str:
         try:
             replies = generator.run(messages=messages)["replies"]
         # The OpenAI client, httpx and response parsing raise many unrelated types; every
@@ -121,6 +147,16 @@ class LLMAnswerer:
         Haystack delivers chunks to a callback while `run()` blocks, so the request runs
         in a worker thread and the chunks reach this generator through a queue.
         """
+        self.counters.add("calls")
+        try:
+            yield from self._stream(question, sources, history)
+        except LLMError:
+            self.counters.add("error")
+            raise
+
+    def _stream(
+        self, question: str, sources: list[Hit], history: list[tuple[str, str]]
+    ) -> Generator[str, None, None]:
         generator = self._ready_generator()
         messages = build_messages(question, sources, history)
         pieces: queue.Queue[object] = queue.Queue()
@@ -179,7 +215,13 @@ class LLMAnswerer:
 
     def check(self, text: str, sources: list[Hit]) -> list[str]:
         """Problems found in an answer (empty list: OK), in English for the logs."""
-        return check_answer(_THINK_BLOCK.sub("", text), sources)
+        problems = check_answer(_THINK_BLOCK.sub("", text), sources)
+        # The service uses neither a refusal nor an answer with problems (refusal first).
+        if is_refusal(text):
+            self.counters.add("refusal")
+        elif problems:
+            self.counters.add("rejected")
+        return problems
 
 
 class _ThinkFilter:

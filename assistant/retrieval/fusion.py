@@ -1,42 +1,61 @@
 """WeightedScoreFusion: combine the dense and the Catalan sparse rankings.
 
-Measured on the dev set, reciprocal rank fusion lets a weak English-only dense model pull
-good sparse results down. A weighted sum of normalised scores keeps the better signal in
-charge: each list is scaled by its own best score, so the top sparse hit is 1.0, and the
-dense side (cosine, scaled the same way) breaks ties. The weights live in index_config
-and a stronger model can earn a larger one.
+Each list's scores are normalised, then summed with per-model weights (index_config).
+Normalisation matters more than the weights: multilingual-e5 cosines crowd into a narrow
+band (0.80-0.90), so scaling each list by its best score (the earlier default, "max")
+left the dense side almost constant and the weight barely mattered. Distribution-based
+normalisation ("dbsf", as in Qdrant's DBSF fusion: each list mapped from mean-3 sd .. mean+3
+sd to 0..1) lets the dense side discriminate; measured on the tuning half (bench/README.md).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Literal
 
+import numpy as np
 from haystack import Document, component
 
+Normalisation = Literal["max", "dbsf"]
 
-def _normalised(docs: list[Document]) -> dict[str, float]:
+
+def normalised(docs: list[Document], method: Normalisation = "dbsf") -> dict[str, float]:
     scores = {d.meta.get("unit_id", d.id): float(d.score or 0.0) for d in docs}
     if not scores:
         return {}
-    top = max(scores.values())
-    if top <= 0:
-        return dict.fromkeys(scores, 0.0)
-    return {k: max(v, 0.0) / top for k, v in scores.items()}
+    if method == "max":
+        top = max(scores.values())
+        if top <= 0:
+            return dict.fromkeys(scores, 0.0)
+        return {k: max(v, 0.0) / top for k, v in scores.items()}
+    values = np.fromiter(scores.values(), dtype=float)
+    mean, sd = float(values.mean()), float(values.std())
+    if sd <= 1e-12:
+        return dict.fromkeys(scores, 1.0)
+    low, span = mean - 3 * sd, 6 * sd
+    return {k: (v - low) / span for k, v in scores.items()}
 
 
 @component
 class WeightedScoreFusion:
     """Fuses two ranked lists of documents (one per unit) into one by weighted score."""
 
-    def __init__(self, dense_weight: float = 0.2, sparse_weight: float = 0.8) -> None:
+    def __init__(
+        self,
+        dense_weight: float = 0.4,
+        sparse_weight: float = 0.6,
+        normalisation: Normalisation = "dbsf",
+    ) -> None:
         self.dense_weight = dense_weight
         self.sparse_weight = sparse_weight
+        self.normalisation: Normalisation = normalisation
 
     @component.output_types(documents=list[Document])
     def run(
         self, dense: list[Document], sparse: list[Document], top_k: int = 10
     ) -> dict[str, list[Document]]:
-        dense_n, sparse_n = _normalised(dense), _normalised(sparse)
+        dense_n = normalised(dense, self.normalisation)
+        sparse_n = normalised(sparse, self.normalisation)
         by_unit: dict[str, Document] = {}
         raw: dict[str, dict[str, float]] = {}
         for source, docs in (("dense", dense), ("sparse", sparse)):

@@ -230,6 +230,7 @@ class IndexHandle:
                 candidates=retrieval.candidates,
                 rrf_k=retrieval.rrf_k,
                 sparse_scale=retrieval.sparse_scale,
+                normalisation=retrieval.normalisation,
             ),
             opened=opened,
             on_failure=self.report_failure,

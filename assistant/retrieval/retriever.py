@@ -15,7 +15,7 @@ from dataclasses import replace
 from haystack import Document, component
 from haystack.dataclasses import SparseEmbedding
 
-from assistant.retrieval.fusion import WeightedScoreFusion
+from assistant.retrieval.fusion import Normalisation, WeightedScoreFusion
 from index_config.chunk_store import ChunkStore, EngineFusion, VectorQuery
 from index_config.points import ScoredChunk
 from index_config.settings import FusionMethod
@@ -26,7 +26,9 @@ UNIT = ["meta.unit_id"]
 @component
 class HybridChunkRetriever:
     """Fused Documents (whole payload) with their raw scores in `_dense_score` and
-    `_sparse_score`; one result per unit (resource, article or FAQ entry)."""
+    `_sparse_score`; one result per unit (resource, article or FAQ entry). `dense` and
+    `sparse`: each side's own ranking, one (id-only) Document per unit, best first: the
+    grounding decision reads how far the best result stands out from the rest."""
 
     def __init__(
         self,
@@ -36,6 +38,7 @@ class HybridChunkRetriever:
         candidates: int = 50,
         rrf_k: int = 60,
         sparse_scale: float = 10.0,
+        normalisation: Normalisation = "dbsf",
     ) -> None:
         self.document_store = document_store
         self.fusion = fusion
@@ -43,8 +46,9 @@ class HybridChunkRetriever:
         self.candidates = candidates
         self.rrf_k = rrf_k
         self.sparse_scale = sparse_scale
+        self.normalisation: Normalisation = normalisation
 
-    @component.output_types(documents=list[Document])
+    @component.output_types(documents=list[Document], dense=list[Document], sparse=list[Document])
     def run(
         self,
         query_embedding: list[float],
@@ -63,7 +67,7 @@ class HybridChunkRetriever:
         dense_weight, sparse_weight = weights or self.weights
         if self.fusion == "weighted":
             dense, sparse = self.document_store.search(queries, UNIT)
-            fused = WeightedScoreFusion(dense_weight, sparse_weight).run(
+            fused = WeightedScoreFusion(dense_weight, sparse_weight, self.normalisation).run(
                 dense=_units(dense, candidates), sparse=_units(sparse, candidates), top_k=top_k
             )["documents"]
         else:
@@ -80,7 +84,11 @@ class HybridChunkRetriever:
             "_sparse_score": {r.unit_id: r.score for r in reversed(sparse)},
         }
         ranking = [(d.id, float(d.score or 0.0)) for d in fused]
-        return {"documents": self._hydrate(ranking, raw)}
+        return {
+            "documents": self._hydrate(ranking, raw),
+            "dense": _units(dense, candidates),
+            "sparse": _units(sparse, candidates),
+        }
 
     def _hydrate(
         self, ranking: list[tuple[str, float]], raw: dict[str, dict[str, float]]

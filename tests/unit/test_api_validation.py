@@ -56,12 +56,14 @@ class ServiceDouble:
         self._maybe_fail()
         return [HIT]
 
-    def ask(self, question: str, conversation_id: str | None = None, filters=None) -> Answer:
+    def ask(
+        self, question: str, conversation_id: str | None = None, filters=None, focus=None
+    ) -> Answer:
         self.calls.append(("ask", (question, conversation_id, filters)))
         self._maybe_fail()
         return Answer(answer="Sí [1].", grounded=True, sources=[HIT], conversation_id="c1")
 
-    def ask_stream(self, question: str, conversation_id=None, filters=None):
+    def ask_stream(self, question: str, conversation_id=None, filters=None, focus=None):
         self.calls.append(("ask_stream", (question, conversation_id, filters)))
 
         def events() -> Iterator[StreamEvent]:

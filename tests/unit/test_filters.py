@@ -88,8 +88,8 @@ def doc(unit: str, score: float, piece: int = 0) -> Document:
     return Document(id=f"{unit}-p{piece}", content=unit, meta={"unit_id": unit}, score=score)
 
 
-def test_fusion_normalises_each_list_by_its_best_score() -> None:
-    fusion = WeightedScoreFusion(dense_weight=0.2, sparse_weight=0.8)
+def test_max_fusion_normalises_each_list_by_its_best_score() -> None:
+    fusion = WeightedScoreFusion(dense_weight=0.2, sparse_weight=0.8, normalisation="max")
     fused = fusion.run(
         dense=[doc("a", 0.9), doc("b", 0.45)],
         sparse=[doc("b", 12.0), doc("c", 6.0)],
@@ -112,17 +112,17 @@ def test_fusion_gives_each_unit_once_and_respects_top_k() -> None:
 
 
 def test_fusion_with_empty_sparse_side_orders_by_dense() -> None:
-    fused = WeightedScoreFusion(0.5, 0.5).run(dense=[doc("a", 0.3), doc("b", 0.6)], sparse=[])[
-        "documents"
-    ]
+    fused = WeightedScoreFusion(0.5, 0.5, "max").run(
+        dense=[doc("a", 0.3), doc("b", 0.6)], sparse=[]
+    )["documents"]
     assert [d.meta["unit_id"] for d in fused] == ["b", "a"]
     assert fused[0].score == pytest.approx(0.5)
 
 
-def test_fusion_ignores_negative_scores() -> None:
-    fused = WeightedScoreFusion(1.0, 0.0).run(dense=[doc("a", -0.2), doc("b", 0.4)], sparse=[])[
-        "documents"
-    ]
+def test_max_fusion_ignores_negative_scores() -> None:
+    fused = WeightedScoreFusion(1.0, 0.0, "max").run(
+        dense=[doc("a", -0.2), doc("b", 0.4)], sparse=[]
+    )["documents"]
     assert {d.meta["unit_id"]: d.score for d in fused} == {"b": 1.0, "a": 0.0}
 
 
@@ -189,3 +189,22 @@ def test_point_ids_are_stable_uuids_of_the_chunk_ids() -> None:
     first = point_id("recurs:22133#0")
     assert uuid.UUID(first).version == 5
     assert first == point_id("recurs:22133#0") != point_id("recurs:22133#1")
+
+
+def test_dbsf_fusion_spreads_crowded_cosines() -> None:
+    """Cosines crowded in a narrow band (as multilingual-e5's are) still separate: each
+    list is mapped from mean - 3 sd .. mean + 3 sd, so the dense side can outvote a small
+    sparse difference."""
+    dense = [doc("a", 0.86), doc("b", 0.84), doc("c", 0.83), doc("d", 0.83)]
+    sparse = [doc("b", 10.0), doc("a", 9.8), doc("c", 1.0), doc("d", 1.0)]
+    fused = WeightedScoreFusion(0.5, 0.5, "dbsf").run(dense=dense, sparse=sparse)["documents"]
+    assert [d.meta["unit_id"] for d in fused][:2] == ["a", "b"]
+    scores = [float(d.score or 0.0) for d in fused]
+    assert all(0.0 <= s <= 1.0 for s in scores)
+
+
+def test_dbsf_fusion_of_equal_scores_is_neutral() -> None:
+    fused = WeightedScoreFusion(1.0, 0.0, "dbsf").run(
+        dense=[doc("a", 0.5), doc("b", 0.5)], sparse=[]
+    )["documents"]
+    assert {d.score for d in fused} == {1.0}

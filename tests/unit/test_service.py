@@ -5,6 +5,7 @@ mode, the composer and the conversation store are the real ones, on a tiny corpu
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +16,7 @@ from haystack.components.embedders import MockDocumentEmbedder, MockTextEmbedder
 from assistant.errors import FilterError, QueryError
 from assistant.retrieval.searcher import Searcher
 from assistant.service import AssistantService
-from index_config.settings import Settings
+from index_config.settings import DecisionWeights, Settings
 from ingest.job import IngestJob
 
 MINI = Path(__file__).resolve().parents[1] / "data" / "mini"
@@ -27,13 +28,15 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AssistantServi
     data_dir = tmp_path_factory.mktemp("service-unit")
     corpus = data_dir / "corpus"
     shutil.copytree(MINI, corpus)
-    # The mock dense vectors carry no meaning: rank by the Catalan sparse side alone.
+    # The mock dense vectors carry no meaning: rank by the Catalan sparse side alone, and
+    # decide on lexical coverage alone (the calibrated model reads dense signals).
     settings = Settings(
         data_dir=data_dir / "data",
         sources=[str(corpus)],
         embedding_model="mock",
         retrieval={"fusion": "weighted", "default": {"dense": 0.0, "sparse": 1.0}},  # type: ignore[arg-type]
     )
+    settings.ask.decision = DecisionWeights(bias=-3.0, weights={"coverage": 8.0}, threshold=0.5)
     report = IngestJob(settings, dense_embedder=MockDocumentEmbedder(dimension=DIM)).run(
         settings.resolved_sources()
     )
@@ -69,11 +72,14 @@ def test_a_regulation_question_quotes_the_article(service: AssistantService) -> 
     assert "31 de març de 2023" in answer.answer
 
 
-def test_a_follow_up_asks_about_the_resource_in_focus(service: AssistantService) -> None:
+def test_a_follow_up_asks_about_the_resources_in_focus(service: AssistantService) -> None:
     first = service.ask("Hi ha ajuts per posar wifi gratuït a la plaça?")
     follow = service.ask("I quin és el termini?", first.conversation_id)
     assert follow.grounded
-    assert [h.codi for h in follow.sources] == ["22133"]
+    # Every resource the first answer listed is answered for, never only the first.
+    listed = [h.codi for h in first.sources if h.kind == "recurs"]
+    assert [h.codi for h in follow.sources] == listed
+    assert "22133" in listed
     assert "15 de març de 2022" in follow.answer
 
 
@@ -140,3 +146,32 @@ def test_resource_card_and_open_resources(service: AssistantService) -> None:
     open_codes = {h.codi for h in service.open_resources(on=dt.date(2022, 3, 20))}
     assert open_codes == {"22101", "22133"}
     assert {h.codi for h in service.open_resources(on=dt.date(2022, 3, 1))} == {"22101", "22426"}
+
+
+@pytest.mark.parametrize("allowed", [False, True])
+def test_question_text_reaches_the_logs_only_when_allowed(
+    service: AssistantService, caplog: pytest.LogCaptureFixture, allowed: bool
+) -> None:
+    question = "Com puc demanar la beca de menjador per al meu fill?"
+    service.settings.log_questions = allowed
+    try:
+        with caplog.at_level(logging.INFO, logger="assistant.service"):
+            answer = service.ask(question)
+    finally:
+        service.settings.log_questions = False
+    assert not answer.grounded
+    messages = [r.getMessage() for r in caplog.records if r.name == "assistant.service"]
+    assert any("refused" in m for m in messages)
+    assert any(question in m for m in messages) is allowed
+
+
+def test_a_follow_up_after_a_list_offers_the_listed_resources(service: AssistantService) -> None:
+    first = service.ask("Quins ajuts hi ha per a equipaments municipals?")
+    listed = [h.codi for h in first.sources if h.kind == "recurs"]
+    assert len(listed) >= 2
+    follow = service.ask("I l'import?", first.conversation_id)
+    assert [c.codi for c in follow.choices] == listed
+    # Picking one of them ("which one?") answers about that resource alone.
+    picked = service.ask("I l'import?", first.conversation_id, focus=listed[1])
+    assert [h.codi for h in picked.sources] == [listed[1]]
+    assert picked.choices == []

@@ -25,7 +25,12 @@ router = APIRouter(prefix="/api", tags=["preguntes"])
 def ask(body: AskRequest, service: ServiceDep) -> Answer:
     """The whole answer at once (a follow-up when conversation_id names an earlier one)."""
     Filters.parse(body.filters)
-    return service.ask(body.question, conversation_id=body.conversation_id, filters=body.filters)
+    return service.ask(
+        body.question,
+        conversation_id=body.conversation_id,
+        filters=body.filters,
+        focus=body.focus,
+    )
 
 
 def opened_stream(body: AskRequest, service: ServiceDep) -> Iterator[StreamEvent]:
@@ -36,7 +41,10 @@ def opened_stream(body: AskRequest, service: ServiceDep) -> Iterator[StreamEvent
     """
     Filters.parse(body.filters)
     events = service.ask_stream(
-        body.question, conversation_id=body.conversation_id, filters=body.filters
+        body.question,
+        conversation_id=body.conversation_id,
+        filters=body.filters,
+        focus=body.focus,
     )
     first = next(events, None)
     return itertools.chain([first] if first is not None else [], events)

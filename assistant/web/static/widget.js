@@ -53,6 +53,7 @@
     network: "No s'ha pogut connectar amb l'assistent. Comprova la connexió i torna-ho a provar.",
     generic: "S'ha produït un error inesperat. Torna-ho a provar d'aquí a una estona.",
     interrupted: "La resposta s'ha interromput. Torna-ho a provar.",
+    errorRef: "Referència de l'error: ",
     newConversation: "Conversa nova. Què vols saber?",
     opensNewWindow: " (s'obre en una finestra nova)"
   };
@@ -227,6 +228,12 @@
     });
   }
 
+  // The server's id of a failed request, for the user to quote to the Pla XGL office.
+  function requestId(response) {
+    var id = response && response.headers ? response.headers.get("X-Request-ID") : null;
+    return id && /^[0-9a-f]{8,64}$/i.test(id) ? id : null;
+  }
+
   // ---- the widget ----------------------------------------------------------------
   var host = el("div", { id: HOST_ID, style: "display:none" });
   var root = host.attachShadow({ mode: "open" });
@@ -369,10 +376,11 @@
     return { node: node, body: body, text: "", ctx: { sources: [], cards: [] } };
   }
 
-  function showError(message, text) {
+  function showError(message, text, id) {
     message.body.textContent = "";
     message.node.classList.add("cnc-msg-error");
     message.body.appendChild(el("p", { role: "alert", text: text }));
+    if (id) message.body.appendChild(el("p", { className: "cnc-error-ref", text: T.errorRef + id }));
   }
 
   function submit() {
@@ -406,7 +414,9 @@
       body: JSON.stringify({ question: question, conversation_id: state.conversationId })
     }).then(function (response) {
       if (!response.ok || !response.body) {
-        return errorDetail(response).then(function (detail) { throw new UserError(detail); });
+        return errorDetail(response).then(function (detail) {
+          throw new UserError(detail, requestId(response));
+        });
       }
       return readEvents(response, function (name, data) {
         if (seq !== state.seq) return; // a newer conversation took over
@@ -426,7 +436,9 @@
     }).then(function () {
       if (!finished && seq === state.seq) showError(message, T.interrupted);
     }).catch(function (error) {
-      if (seq === state.seq) showError(message, error instanceof UserError ? error.message : T.network);
+      if (seq !== state.seq) return;
+      if (error instanceof UserError) showError(message, error.message, error.requestId);
+      else showError(message, T.network);
     }).then(function () {
       if (seq !== state.seq) return;
       setBusy(false);
@@ -434,7 +446,7 @@
     });
   }
 
-  function UserError(message) { this.message = message; }
+  function UserError(message, id) { this.message = message; this.requestId = id || null; }
 
   // The final event is authoritative: its answer replaces the streamed text.
   function finish(message, answer) {

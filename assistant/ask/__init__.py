@@ -1,0 +1,6 @@
+"""The ask path, one stage per module (the question is analysed once):
+
+analysis (QueryAnalysis) -> retrieval (Candidates) -> eligibility -> evidence (Evidence)
+-> decision (decide(): answer or refusal, with its reason) -> the composer (wording).
+`AskPipeline` (pipeline.py) runs them in order; `AssistantService` calls it.
+"""

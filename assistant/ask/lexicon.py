@@ -1,0 +1,145 @@
+"""The lexicon: how officials ask, as data (index_config/lexicon.yaml), compiled once."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from index_config.analyzer import DATA_DIR, fold
+
+
+def _phrase_pattern(phrase: str) -> str:
+    """A folded phrase as a whole-word pattern; a trailing * matches any word ending."""
+    folded = fold(phrase).strip()
+    wildcard = folded.endswith("*")
+    body = re.escape(folded.rstrip("*")).replace(r"\ ", r"\s+")
+    tail = r"\w*" if wildcard else ""
+    # An elided article may precede the phrase ("l'agència tributària").
+    return rf"(?<![\w]){body}{tail}(?![\w])"
+
+
+class PhraseSet:
+    """Any of a list of phrases, found in folded text."""
+
+    def __init__(self, phrases: list[str]) -> None:
+        self.phrases = tuple(phrases)
+        self._regex = re.compile("|".join(_phrase_pattern(p) for p in phrases)) if phrases else None
+
+    def search(self, folded_text: str) -> re.Match[str] | None:
+        return self._regex.search(folded_text) if self._regex else None
+
+    def found(self, folded_text: str) -> bool:
+        return self.search(folded_text) is not None
+
+    def all(self, folded_text: str) -> list[str]:
+        return [m.group(0) for m in self._regex.finditer(folded_text)] if self._regex else []
+
+    def spans(self, folded_text: str) -> list[tuple[int, int]]:
+        """Every match of every phrase (overlapping ones included)."""
+        out = []
+        for phrase in self.phrases:
+            for m in re.finditer(_phrase_pattern(phrase), folded_text):
+                out.append(m.span())
+        return out
+
+
+@dataclass(frozen=True)
+class Facet:
+    name: str
+    ask: PhraseSet
+    fields: tuple[str, ...]
+    facts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    facets: tuple[Facet, ...]
+    recipients: dict[str, PhraseSet]
+    open_now_when: PhraseSet
+    open_now_with: PhraseSet
+    tipologia: dict[str, PhraseSet]
+    follow_leading: frozenset[str]
+    follow_pointing: PhraseSet
+    follow_enclitics: tuple[str, ...]
+    existential: PhraseSet
+    max_short_words: int
+    max_pointing_words: int
+    support_kinds: tuple[str, ...]
+    support_links: tuple[str, ...]
+    other_administrations: PhraseSet
+    personal: PhraseSet
+    personal_enclitics: tuple[str, ...]
+    assistant_directed: PhraseSet
+    greetings: PhraseSet
+    injection: PhraseSet
+    duration: re.Pattern[str]
+    roles: PhraseSet
+    measures: PhraseSet
+
+    def facet(self, name: str) -> Facet | None:
+        return next((f for f in self.facets if f.name == name), None)
+
+
+def _tipologia_name(key: str) -> str:
+    return {"economic": "econòmic", "material": "material", "tecnic": "tècnic"}.get(key, key)
+
+
+def load_lexicon(path: Path | None = None) -> Lexicon:
+    raw: dict[str, Any] = yaml.safe_load(
+        (path or DATA_DIR / "lexicon.yaml").read_text(encoding="utf-8")
+    )
+    follow = raw["follow_up"]
+    return Lexicon(
+        facets=tuple(
+            Facet(name, PhraseSet(spec["ask"]), tuple(spec["fields"]), tuple(spec["facts"]))
+            for name, spec in raw["facets"].items()
+        ),
+        recipients={k: PhraseSet(v) for k, v in raw["recipients"].items()},
+        open_now_when=PhraseSet(raw["open_now"]["when"]),
+        open_now_with=PhraseSet(raw["open_now"]["with"]),
+        tipologia={_tipologia_name(k): PhraseSet(v) for k, v in raw["tipologia"].items()},
+        follow_leading=frozenset(fold(w) for w in follow["leading"]),
+        follow_pointing=PhraseSet(follow["pointing"]),
+        follow_enclitics=tuple(follow["enclitics"]),
+        existential=PhraseSet(follow["existential"]),
+        max_short_words=int(follow["max_short_words"]),
+        max_pointing_words=int(follow["max_pointing_words"]),
+        support_kinds=tuple(fold(k) for k in raw["named_support"]["kinds"]),
+        support_links=tuple(fold(k) for k in raw["named_support"]["links"]),
+        other_administrations=PhraseSet(raw["other_administrations"]),
+        personal=PhraseSet(raw["personal"]),
+        personal_enclitics=tuple(raw.get("personal_enclitics") or ()),
+        assistant_directed=PhraseSet(raw["assistant_directed"]),
+        greetings=PhraseSet(raw["greetings"]),
+        injection=PhraseSet(raw["injection"]),
+        duration=_duration_pattern(raw["fact_words"]),
+        roles=PhraseSet(raw["fact_words"]["roles"]),
+        measures=PhraseSet(raw["fact_words"]["measures"]),
+    )
+
+
+def _duration_pattern(words: dict[str, list[str]]) -> re.Pattern[str]:
+    numbers = "|".join(re.escape(fold(n)) for n in words["numbers"])
+    units = "|".join(
+        re.escape(fold(u)).replace(r"\ ", r"\s+")
+        for u in sorted(words["time_units"], key=len, reverse=True)
+    )
+    return re.compile(rf"(?<![\w])(?:\d+(?:[.,]\d+)?|{numbers})\s+(?:{units})(?![\w])")
+
+
+@lru_cache(maxsize=1)
+def default_lexicon() -> Lexicon:
+    return load_lexicon()
+
+
+@lru_cache(maxsize=1)
+def fillers() -> frozenset[str]:
+    """Words of how people ask (index_config/query_fillers.txt), folded."""
+    text = (DATA_DIR / "query_fillers.txt").read_text(encoding="utf-8")
+    lines = [ln for ln in text.splitlines() if not ln.lstrip().startswith("#")]
+    return frozenset(fold(w) for ln in lines for w in ln.split())

@@ -1,0 +1,341 @@
+"""AskPipeline: the stages of answering one turn, in order, with typed hand-offs.
+
+    analyse (QueryAnalysis) -> search (Candidates) -> eligibility (inside the search)
+    -> evidence (Evidence) -> decide (Decision) -> compose (Composed)
+
+Where is a refusal decided? In decision.decide(), always; the composer only words it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from haystack import Document
+
+from assistant.ask.analysis import QueryAnalysis, analyse
+from assistant.ask.decision import Decision, decide
+from assistant.ask.evidence import Evidence, EvidenceReader
+from assistant.ask.retrieval import Candidates, CandidateSearch
+from assistant.ask.spelling import SpellingMatcher, SpellingSettings
+from assistant.composer import AnswerComposer, Composed, resource_facts_text
+from assistant.conversation import Turn
+from assistant.grounding import TermStatistics
+from assistant.models import Choice, Filters, Hit
+from assistant.retrieval.searcher import Searcher
+from index_config import Settings
+
+_SPAN = re.compile(r"\b(20\d\d)\s*[-–]\s*(20\d\d)\b")
+_YEAR = re.compile(r"\b(20\d\d)\b")
+_FORM_TERM = re.compile(r"^([a-z]\d)(\d{3})$")
+
+
+@dataclass(frozen=True)
+class CorpusProfile:
+    """What the served index version covers, read once per version."""
+
+    version: str
+    stats: TermStatistics
+    spelling: SpellingMatcher
+    covered_years: frozenset[int]
+    known_forms: tuple[str, ...]
+
+    @property
+    def period(self) -> str:
+        if not self.covered_years:
+            return "el Pla XGL"
+        low, high = min(self.covered_years), max(self.covered_years)
+        return str(low) if low == high else f"el període {low}-{high}"
+
+
+def covered_years(documents: Iterable[Document]) -> frozenset[int]:
+    """Years the indexed documents are about: catalogue years and the years (and spans,
+    "2020-2023") in document titles."""
+    years: set[int] = set()
+    titles: set[str] = set()
+    for doc in documents:
+        year = doc.meta.get("any")
+        if isinstance(year, int):
+            years.add(year)
+        for key in ("doc_title", "title"):
+            if doc.meta.get("kind") != "recurs" or key == "doc_title":
+                titles.add(str(doc.meta.get(key) or ""))
+    for title in titles:
+        for match in _SPAN.finditer(title):
+            low, high = int(match.group(1)), int(match.group(2))
+            if 0 <= high - low <= 10:
+                years.update(range(low, high + 1))
+        years.update(int(y) for y in _YEAR.findall(_SPAN.sub(" ", title)))
+    return frozenset(years)
+
+
+def build_profile(
+    version: str, documents: list[Document], stats: TermStatistics, searcher: Searcher
+) -> CorpusProfile:
+    forms = sorted(
+        f"{m.group(1).upper()}-{m.group(2)}" for term in stats.df if (m := _FORM_TERM.match(term))
+    )
+    return CorpusProfile(
+        version=version,
+        stats=stats,
+        spelling=SpellingMatcher(searcher.analyzer, stats.df, SpellingSettings()),
+        covered_years=covered_years(documents),
+        known_forms=tuple(forms),
+    )
+
+
+@dataclass
+class Plan:
+    """What to answer and with which sources, before the front end streams it."""
+
+    composed: Composed
+    grounded: bool
+    search_query: str
+    context: list[Hit]
+    analysis: QueryAnalysis
+    decision: Decision | None = None
+    # The resources a per-resource follow-up answered for (a front end may offer them).
+    choices: list[Choice] = field(default_factory=list)
+
+    @property
+    def refusal_reason(self) -> str | None:
+        if self.grounded:
+            return None
+        return self.decision.reason if self.decision and self.decision.reason else "no_evidence"
+
+
+class AskPipeline:
+    def __init__(
+        self,
+        settings: Settings,
+        searcher: Searcher,
+        composer: AnswerComposer,
+        profile: Callable[[], CorpusProfile],
+    ) -> None:
+        self.settings = settings
+        self.ask = settings.ask
+        self.searcher = searcher
+        self.composer = composer
+        self.profile = profile
+        self.search = CandidateSearch(searcher, settings.ask)
+        self.evidence = EvidenceReader(
+            searcher.analyzer,
+            spelling_weight=settings.ask.spelling_weight,
+            synonym_weight=settings.ask.synonym_weight,
+            period_margin=settings.ask.period_margin_years,
+        )
+
+    # Stages ------------------------------------------------------------------------
+    def analyse(self, question: str, history: list[Turn], today: dt.date) -> QueryAnalysis:
+        return analyse(question, self.searcher.analyzer, has_history=bool(history), today=today)
+
+    def read_evidence(
+        self, analysis: QueryAnalysis, candidates: Candidates, profile: CorpusProfile
+    ) -> Evidence:
+        return self.evidence.read(
+            analysis,
+            [r.document for r in candidates.results],
+            [h for h in candidates.hits if h.kind == "recurs"][: self.ask.max_resources],
+            candidates.dense_scores,
+            candidates.sparse_scores,
+            profile.stats,
+            profile.covered_years,
+            profile.spelling,
+            tokens=candidates.tokens,
+            dense_units=candidates.dense_units,
+            sparse_units=candidates.sparse_units,
+        )
+
+    # The whole turn ----------------------------------------------------------------
+    def plan(
+        self,
+        question: str,
+        filters: Filters,
+        history: list[Turn],
+        today: dt.date,
+        focus: str | None = None,
+    ) -> Plan:
+        """`focus`: the code of one resource of the previous answer to answer about."""
+        profile = self.profile()
+        analysis = self.analyse(question, history, today)
+        empty = Evidence(0.0, (), 0.0, 0.0, 0.0, 0.0)
+        if analysis.injection or analysis.greeting_only:
+            decision = decide(analysis, empty, self.ask.decision)
+            return self._refusal(analysis, decision, profile, question, [])
+
+        candidates = self.search.run(analysis, filters, history, profile.spelling)
+        if focus and history:
+            chosen = [h for h in candidates.focus if h.codi == focus]
+            if chosen:
+                composed = self.composer.follow_up(analysis, chosen, today)
+                if composed is None:
+                    composed = self.composer.resources(analysis, chosen, today)
+                return Plan(composed, True, candidates.search_text, chosen, analysis)
+        follow = self._follow_up(analysis, candidates, profile, today)
+        if follow is not None:
+            return follow
+        if not candidates.results:
+            if analysis.open_on:
+                return Plan(
+                    self.composer.nothing_open(today), False, candidates.search_text, [], analysis
+                )
+            decision = decide(analysis, empty, self.ask.decision)
+            return self._refusal(analysis, decision, profile, candidates.search_text, [])
+
+        evidence = self.read_evidence(analysis, candidates, profile)
+        # "Què podem demanar ara?" lists what the window filter found: the filter is the
+        # evidence, and the model (fitted on topical questions) does not judge it.
+        decision = decide(analysis, evidence, self.ask.decision, calibrated=not analysis.open_on)
+        if not decision.answer:
+            return self._refusal(
+                analysis, decision, profile, candidates.search_text, candidates.hits
+            )
+        return self._answer(analysis, candidates, decision, today)
+
+    def _follow_up(
+        self,
+        analysis: QueryAnalysis,
+        candidates: Candidates,
+        profile: CorpusProfile,
+        today: dt.date,
+    ) -> Plan | None:
+        """A follow-up about the resources just shown, or one that turns to the rules."""
+        if not analysis.follow_up:
+            return None
+        alone = candidates.alone
+        rule_turn = None
+        own = 0.0
+        if alone is not None and alone.results and alone.results[0].hit.kind != "recurs":
+            own, _, _ = self.evidence.coverage(
+                analysis.informative,
+                [r.document for r in alone.results[:3]],
+                profile.stats,
+                profile.spelling,
+            )
+            if own >= self.ask.rule_turn_coverage:
+                rule_turn = alone
+        focus = candidates.focus[: self.ask.max_resources]
+        top_ids = {h.id for h in candidates.hits[:3]}
+        about_focus = 0.0
+        if rule_turn is not None and focus:
+            # Words that asked for a field the resources have ("termini", "import") are
+            # answered by that field; the rest must be covered by what the record says.
+            fields = {
+                f
+                for name in analysis.facets
+                if (facet := self.evidence.lexicon.facet(name)) is not None
+                for f in facet.fields
+            }
+            has_field = any(h.metadata.get(f) for h in focus for f in fields)
+            rest = [
+                t for t in analysis.informative if not (has_field and t in analysis.facet_words)
+            ]
+            about_focus = (
+                self.evidence.coverage(
+                    rest,
+                    [
+                        Document(content=resource_facts_text(h), meta={"title": h.title})
+                        for h in focus
+                    ],
+                    profile.stats,
+                    profile.spelling,
+                )[0]
+                if rest
+                else 1.0
+            )
+        # A fact of the resources just shown ("i l'import?"), unless the rules cover the
+        # question's own words better ("i si no l'acceptem dins el termini?").
+        if (
+            focus
+            and analysis.facets
+            and (top_ids & {h.id for h in focus} or len(analysis.informative) <= 1)
+            and (rule_turn is None or about_focus >= own)
+        ):
+            composed = self.composer.follow_up(analysis, focus, today, strict=True)
+            if composed is not None:
+                choices = (
+                    [Choice(codi=h.codi or "", title=h.title) for h in focus if h.codi]
+                    if len(focus) > 1
+                    else []
+                )
+                return Plan(
+                    composed, True, candidates.search_text, focus, analysis, choices=choices
+                )
+        if rule_turn is not None:
+            evidence = self.read_evidence(analysis, rule_turn, profile)
+            decision = decide(analysis, evidence, self.ask.decision, calibrated=False)
+            if decision.answer:
+                plan = self._answer(analysis, rule_turn, decision, today, related_focus=focus)
+                return plan
+        return None
+
+    def _answer(
+        self,
+        analysis: QueryAnalysis,
+        candidates: Candidates,
+        decision: Decision,
+        today: dt.date,
+        related_focus: list[Hit] | None = None,
+    ) -> Plan:
+        s = self.ask
+        results = candidates.hits
+        top = max((h.score or 0.0) for h in results) or 1e-9
+        # The first result (in the nudged order) is always listed; the rest when close.
+        close = [
+            h for i, h in enumerate(results) if i == 0 or (h.score or 0) >= s.relative_cutoff * top
+        ]
+        resources = [h for h in close if h.kind == "recurs"][: s.max_resources]
+        articles = _diverse([h for h in close if h.kind != "recurs"])[: s.max_articles]
+        if results[0].kind == "recurs":
+            extra = [a for a in articles[:1] if (a.score or 0) >= s.related_ratio * top]
+            composed = self.composer.resources(analysis, resources, today, extra)
+            return Plan(composed, True, candidates.search_text, resources, analysis, decision)
+        composed = self.composer.regulation(analysis, articles, context=candidates.context)
+        related = [h for h in resources if (h.score or 0) >= s.related_ratio * top][:1]
+        if not related and related_focus:
+            related = related_focus[:1]
+        composed = self.composer.with_related(composed, related)
+        return Plan(composed, True, candidates.search_text, articles, analysis, decision)
+
+    def _refusal(
+        self,
+        analysis: QueryAnalysis,
+        decision: Decision,
+        profile: CorpusProfile,
+        search_text: str,
+        hits: list[Hit],
+    ) -> Plan:
+        # A false premise with a close resource: say what exists instead.
+        alternatives: list[Hit] = []
+        if decision.reason == "false_premise":
+            alternatives = [h for h in hits if h.kind == "recurs"][:2]
+        # An unknown form code: name the forms that exist, from a source found that lists them.
+        forms_source = None
+        if decision.reason == "unknown_code":
+            forms_source = max(
+                (h for h in hits if h.kind != "recurs"),
+                key=lambda h: sum(
+                    c in str(h.metadata.get("text") or "") for c in profile.known_forms
+                ),
+                default=None,
+            )
+        composed = self.composer.refusal(
+            decision,
+            covered=profile.period,
+            known_forms=profile.known_forms,
+            alternatives=alternatives,
+            forms_source=forms_source,
+        )
+        return Plan(composed, False, search_text, [], analysis, decision)
+
+
+def _diverse(hits: list[Hit], per_doc: int = 2) -> list[Hit]:
+    counts: dict[str, int] = {}
+    out = []
+    for hit in hits:
+        if counts.get(hit.doc_id, 0) < per_doc:
+            out.append(hit)
+            counts[hit.doc_id] = counts.get(hit.doc_id, 0) + 1
+    return out

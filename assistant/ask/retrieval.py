@@ -1,0 +1,167 @@
+"""The retrieval stage: the index searched for one analysed question, then eligibility.
+
+A follow-up ("i fins quan es pot demanar?") is searched with the previous questions as
+context, at half weight, so "it" finds what the conversation is about; when the question
+alone clearly points at an article or FAQ entry, that wins (a follow-up may turn from a
+resource to the rules). The preferred type of support and the previous turn's sources only
+nudge the order; eligibility removes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from assistant.ask.analysis import QueryAnalysis
+from assistant.ask.eligibility import eligible
+from assistant.ask.spelling import SpellingMatcher
+from assistant.conversation import Turn
+from assistant.models import Filters, Hit
+from assistant.retrieval.searcher import Retrieved, Searcher, SearchResult
+from index_config.settings import AskSettings
+
+
+@dataclass
+class Candidates:
+    """What the index returned for one turn, ready for the decision and the composer."""
+
+    search_text: str
+    results: list[Retrieved]
+    dense_scores: list[float]
+    sparse_scores: list[float]
+    filters: Filters
+    dense_units: list[str] = field(default_factory=list)
+    sparse_units: list[str] = field(default_factory=list)
+    # Earlier questions used as context (follow-ups), and the previous turn's resources.
+    context: str = ""
+    focus: list[Hit] = field(default_factory=list)
+    removed: int = 0
+    # The informative words the sources must cover (the question's, plus the context's
+    # for a follow-up searched with its context).
+    tokens: tuple[str, ...] = ()
+    # A follow-up is also searched without its context: it may turn to the rules.
+    alone: Candidates | None = None
+
+    @property
+    def hits(self) -> list[Hit]:
+        return [r.hit for r in self.results]
+
+
+def _context_text(history: list[Turn], max_chars: int) -> str:
+    """The last questions, newest first, cut to a budget: a follow-up never fails because
+    earlier turns were long."""
+    out = ""
+    for turn in reversed(history[-2:]):
+        piece = turn.question.strip()
+        if len(out) + len(piece) + 1 > max_chars:
+            piece = piece[: max(0, max_chars - len(out) - 1)].rsplit(" ", 1)[0]
+        out = f"{out} {piece}".strip()
+        if len(out) >= max_chars:
+            break
+    return out
+
+
+class CandidateSearch:
+    def __init__(self, searcher: Searcher, settings: AskSettings) -> None:
+        self.searcher = searcher
+        self.settings = settings
+
+    def _terms(
+        self, analysis: QueryAnalysis, spelling: SpellingMatcher | None, context: str = ""
+    ) -> dict[str, float]:
+        terms = (
+            spelling.expand(analysis.terms, analysis.informative)
+            if spelling
+            else dict(analysis.terms)
+        )
+        if context:
+            for term, weight in self.searcher.analyzer.query_terms(context).items():
+                terms.setdefault(term, self.settings.context_weight * weight)
+        return terms
+
+    def run(
+        self,
+        analysis: QueryAnalysis,
+        filters: Filters,
+        history: list[Turn],
+        spelling: SpellingMatcher | None = None,
+    ) -> Candidates:
+        s = self.settings
+        effective = filters
+        if analysis.open_on and filters.obert_a is None:
+            effective = filters.merged(Filters(obert_a=analysis.open_on))
+        last = history[-1] if history else None
+        focus = [h for h in (last.sources if last else []) if h.kind == "recurs"]
+        context = _context_text(history, s.max_context_chars) if analysis.follow_up else ""
+        search_text = f"{analysis.text} {context}".strip()
+        result = self.searcher.run(
+            search_text,
+            effective,
+            top_k=s.candidates,
+            query_terms=self._terms(analysis, spelling, context),
+        )
+        tokens = analysis.informative
+        alone: Candidates | None = None
+        if context:
+            context_tokens = [
+                t
+                for t in self.searcher.analyzer.tokens(context)
+                if t not in tokens and not t.isdigit()
+            ]
+            tokens = (*tokens, *dict.fromkeys(context_tokens))
+            plain = self.searcher.run(
+                analysis.text,
+                effective,
+                top_k=s.candidates,
+                query_terms=self._terms(analysis, spelling),
+            )
+            alone = self._candidates(
+                analysis, plain, analysis.text, effective, last, focus, "", analysis.informative
+            )
+        out = self._candidates(
+            analysis, result, search_text, effective, last, focus, context, tokens
+        )
+        out.alone = alone
+        return out
+
+    def _candidates(
+        self,
+        analysis: QueryAnalysis,
+        result: SearchResult,
+        search_text: str,
+        filters: Filters,
+        last: Turn | None,
+        focus: list[Hit],
+        context: str,
+        tokens: tuple[str, ...],
+    ) -> Candidates:
+        s = self.settings
+        previous = {h.id for h in (last.sources if last and analysis.follow_up else [])}
+        ranked: list[tuple[float, Retrieved]] = []
+        removed = 0
+        for r in result.fused:
+            if not eligible(r.hit, analysis):
+                removed += 1
+                continue
+            # Nudges change the order only; scores stay comparable across kinds.
+            bonus = 0.0
+            tipologia = r.hit.metadata.get("tipologia")
+            if analysis.prefers_tipologia and tipologia == analysis.prefers_tipologia:
+                bonus += s.tipologia_bonus
+            if r.hit.id in previous:
+                bonus += s.previous_source_bonus
+            ranked.append(((r.hit.score or 0.0) + bonus, r))
+        ranked.sort(key=lambda pair: pair[0], reverse=True)
+        kept = [r for _, r in ranked]
+        return Candidates(
+            search_text=search_text,
+            results=kept,
+            dense_scores=result.dense_scores,
+            sparse_scores=result.sparse_scores,
+            filters=filters,
+            dense_units=result.dense_units,
+            sparse_units=result.sparse_units,
+            context=context,
+            focus=focus,
+            removed=removed,
+            tokens=tokens,
+        )

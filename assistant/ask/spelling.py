@@ -1,0 +1,87 @@
+"""Near spellings from the index's own vocabulary, for words the index has never seen.
+
+Officials type fast ("subvencio", "legionela"), skip accents, or write in Spanish, whose
+words are often one or two letters away from the Catalan ones ("caminos"/camins,
+"subvenciones"/subvencions, "ampliación"/ampliació). A question word with no document
+frequency is matched to the vocabulary forms within a small edit distance; the match
+counts, at a lower weight, both in the sparse query and in the grounding signals. Words of
+the index are never "corrected".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+
+from index_config.analyzer import CatalanAnalyzer, light_stem
+
+
+@dataclass(frozen=True)
+class SpellingSettings:
+    # Shortest word to correct, and the edit distances allowed by word length.
+    min_length: int = 5
+    long_word: int = 7
+    short_distance: int = 1
+    long_distance: int = 2
+    # Weight of a corrected term relative to the user's own words.
+    weight: float = 0.7
+    max_candidates: int = 2
+
+
+class SpellingMatcher:
+    """Maps unseen light forms to the closest light forms of the index vocabulary."""
+
+    def __init__(
+        self,
+        analyzer: CatalanAnalyzer,
+        document_frequency: dict[str, int],
+        settings: SpellingSettings | None = None,
+    ) -> None:
+        self.analyzer = analyzer
+        self.settings = settings or SpellingSettings()
+        self.df = document_frequency
+        # Light forms only ("~" marks Snowball stems); digits and codes are never fuzzy.
+        self._vocabulary = [
+            t for t in document_frequency if not t.startswith("~") and t.isalpha() and len(t) > 2
+        ]
+        self._cache: dict[str, tuple[str, ...]] = {}
+
+    def known(self, token: str) -> bool:
+        return any(self.df.get(term) for term, _ in self.analyzer._terms_of(token))
+
+    def corrections(self, token: str) -> tuple[str, ...]:
+        """Vocabulary light forms close to an unseen token (most frequent first)."""
+        if token in self._cache:
+            return self._cache[token]
+        found: tuple[str, ...] = ()
+        s = self.settings
+        if len(token) >= s.min_length and token.isalpha() and not self.known(token):
+            light = light_stem(token)
+            distance = s.long_distance if len(token) >= s.long_word else s.short_distance
+            matches = process.extract(
+                light,
+                self._vocabulary,
+                scorer=Levenshtein.distance,
+                score_cutoff=distance,
+                limit=8,
+            )
+            # Closest first, then the form most documents use; the first letter must agree
+            # (typos rarely hit it; unrelated words often differ there).
+            ranked = sorted(
+                (m for m in matches if m[0][:1] == light[:1]),
+                key=lambda m: (m[1], -self.df.get(m[0], 0)),
+            )
+            found = tuple(m[0] for m in ranked[: s.max_candidates])
+        if len(self._cache) < 50_000:
+            self._cache[token] = found
+        return found
+
+    def expand(self, terms: dict[str, float], tokens: tuple[str, ...]) -> dict[str, float]:
+        """Query terms plus the corrections of unseen tokens, at a reduced weight."""
+        out = dict(terms)
+        for token in tokens:
+            for term in self.corrections(token):
+                out.setdefault(term, self.settings.weight)
+        return out

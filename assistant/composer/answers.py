@@ -1,0 +1,388 @@
+"""AnswerComposer: grounded Catalan answers without an LLM, refusals included.
+
+Every sentence it writes is either fixed wording of ours or a fact copied from a source's
+metadata or text, with a [n] citation; so it cannot state a code, date or amount that is
+not in its sources. Text copied from a source is data, never markup: it is quoted and its
+Markdown (links, bold) is made inert, so a hostile record cannot plant a working link.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from assistant.ask.analysis import QueryAnalysis
+from assistant.ask.decision import Decision
+from assistant.ask.lexicon import Lexicon, default_lexicon
+from assistant.composer.passages import PassagePicker, first_sentence, sentences
+from assistant.models import Hit
+from index_config.analyzer import CatalanAnalyzer
+
+_MD_LINK = re.compile(r"\[([^\]]*)\]\(([^)]*)\)")
+
+
+@dataclass
+class Composed:
+    text: str
+    cited: list[Hit]
+
+
+def inert(text: object) -> str:
+    """Source text made safe to place in an answer: no links or bold of its own."""
+    value = str(text or "")
+    value = _MD_LINK.sub(lambda m: f"{m.group(1)} ({m.group(2)})", value)
+    return value.replace("**", "").replace("[", "(").replace("]", ")")
+
+
+def _clean(value: object) -> str:
+    return inert(value).strip().rstrip(".") if value else ""
+
+
+def window_status(hit: Hit, today: dt.date) -> str:
+    meta = hit.metadata
+    termini = _clean(meta.get("termini"))
+    start, end = meta.get("termini_inici"), meta.get("termini_fi")
+    if not start or not end:
+        return termini
+    opens, closes = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
+    if opens <= today <= closes:
+        state = "obert ara"
+    elif today < opens:
+        state = "encara no s'ha obert"
+    else:
+        state = "ara tancat"
+    return f"{termini} ({state})"
+
+
+def resource_card(hit: Hit, n: int, today: dt.date, lead: str | None = None) -> str:
+    """The facts an official needs about one resource, as a bold title and bullet lines."""
+    m = hit.metadata
+    lines = [f"**{_clean(hit.title)}** (codi {hit.codi}) [{n}]"]
+    if lead:
+        lines.append(inert(lead))
+    kind = f"{_clean(m.get('tipologia')).capitalize()} · {_clean(m.get('classe'))}"
+    lines.append(f"- Tipus: {kind} · {_clean(m.get('area'))}")
+    who = ", ".join(_clean(w) for w in m.get("destinataris") or [])
+    if who:
+        lines.append(f"- Qui el pot demanar: {who} ({_clean(m.get('tram_poblacio')).lower()})")
+    status = window_status(hit, today)
+    if status:
+        lines.append(f"- Termini de sol·licitud: {status}")
+    if m.get("import"):
+        amount = f"- Import: {_clean(m['import'])}"
+        if m.get("aportacio_local"):
+            amount += f" · Aportació local: {_clean(m['aportacio_local'])}"
+        lines.append(amount)
+    contact = ", ".join(_clean(x) for x in (m.get("telefon"), m.get("email")) if x)
+    unit = _clean(m.get("unitat_prestadora"))
+    if contact or unit:
+        lines.append(f"- Contacte: {unit}{' — ' if unit and contact else ''}{contact}")
+    if hit.url:
+        lines.append(f"- [Fitxa del recurs {hit.codi}]({hit.url})")
+    return "\n".join(lines)
+
+
+def resource_text(hit: Hit) -> str:
+    """Everything a resource's record says in prose, for facts not in a field."""
+    m = hit.metadata
+    parts = [str(m.get("descripcio") or hit.snippet)]
+    for name in ("actuacions", "requisits", "documentacio", "criteris_valoracio"):
+        values = m.get(name) or []
+        if isinstance(values, list):
+            parts.extend(f"{v.rstrip('.')}." for v in values if v)
+    return "\n".join(parts)
+
+
+def resource_facts_text(hit: Hit) -> str:
+    """The record's prose and its fields (window, amount, recipients, contact) as one text."""
+    m = hit.metadata
+    fields = [
+        str(m.get(k) or "")
+        for k in ("termini", "import", "aportacio_local", "tram_poblacio", "unitat_prestadora")
+    ]
+    fields.extend(str(w) for w in m.get("destinataris") or [])
+    return "\n".join([resource_text(hit), *[f for f in fields if f]])
+
+
+class AnswerComposer:
+    def __init__(
+        self,
+        analyzer: CatalanAnalyzer,
+        contact: str,
+        idf: Callable[[str], float] | None = None,
+        lexicon: Lexicon | None = None,
+    ) -> None:
+        self.analyzer = analyzer
+        self.contact = contact
+        self.lexicon = lexicon or default_lexicon()
+        # Rare words decide which sentence answers; "PGI" or "línia" appear everywhere.
+        self.passages = PassagePicker(analyzer, idf, self.lexicon)
+
+    # Resources ---------------------------------------------------------------------
+    def resources(
+        self,
+        analysis: QueryAnalysis,
+        hits: Sequence[Hit],
+        today: dt.date,
+        extra: Sequence[Hit] = (),
+    ) -> Composed:
+        """'What support exists for X': the best resources with their facts."""
+        one = len(hits) == 1
+        intro = (
+            "He trobat aquest recurs del Catàleg de serveis que hi pot encaixar:"
+            if one
+            else "He trobat aquests recursos del Catàleg de serveis que hi poden encaixar:"
+        )
+        notes = []
+        if analysis.population:
+            notes.append(
+                f"per a un municipi de {analysis.population:,} habitants".replace(",", ".")
+            )
+        if analysis.recipient:
+            notes.append(f"que pot demanar un ens del tipus «{analysis.recipient.lower()}»")
+        if notes:
+            intro = intro[:-1] + f" ({'; '.join(notes)}):"
+        blocks = [intro]
+        for n, hit in enumerate(hits, start=1):
+            text = resource_text(hit)
+            lead = first_sentence(str(hit.metadata.get("descripcio") or hit.snippet))
+            card = resource_card(hit, n, today, lead)
+            stated = self._asked_fact(analysis, hit, text, lead)
+            if stated:
+                card += f"\n- Sobre el que demaneu, la fitxa diu: «{inert(stated)}»"
+            blocks.append(card)
+        cited = list(hits)
+        for hit in extra:
+            n = len(cited) + 1
+            label = hit.title if hit.kind == "faq" else (hit.article or hit.title)
+            doc_title = hit.metadata.get("doc_title", hit.source)
+            text = str(hit.metadata.get("text") or hit.snippet)
+            passage = self.passages.best(analysis.terms, text, analysis.facets, max_chars=360)
+            line = f"Sobre la tramitació, vegeu també «{_clean(label)}» ({_clean(doc_title)}) [{n}]"
+            blocks.append(f"{line}:\n«{inert(passage)}»" if passage else f"{line}.")
+            cited.append(hit)
+        blocks.append(
+            "Les sol·licituds es presenten pel Portal de tràmits dels ens locals (PMT); "
+            + (
+                "confirmeu les condicions a la fitxa del recurs."
+                if one
+                else "confirmeu les condicions a la fitxa de cada recurs."
+            )
+        )
+        return Composed("\n\n".join(blocks), cited)
+
+    def _asked_fact(self, analysis: QueryAnalysis, hit: Hit, text: str, lead: str) -> str | None:
+        """A sentence stating the fact asked for, when the card's fields do not state it."""
+        missing = [
+            name
+            for name in analysis.facets
+            if (facet := self.lexicon.facet(name)) is not None
+            and not any(hit.metadata.get(field) for field in facet.fields)
+        ]
+        if not missing:
+            return None
+        sentence = self.passages.stating(analysis.terms, text, missing)
+        return sentence if sentence and sentence != lead else None
+
+    # Rules -------------------------------------------------------------------------
+    def regulation(
+        self, analysis: QueryAnalysis, hits: Sequence[Hit], context: str = ""
+    ) -> Composed:
+        """Quote the passage of each article or FAQ entry that answers the question."""
+        blocks = []
+        for n, hit in enumerate(hits, start=1):
+            text = str(hit.metadata.get("text") or hit.snippet)
+            if hit.kind == "faq" and len(text) <= 700:
+                passage = text  # a FAQ answer is written to be read whole
+            else:
+                passage = (
+                    self.passages.best(analysis.terms, text, analysis.facets, context)
+                    or hit.snippet
+                )
+            doc_title = _clean(hit.metadata.get("doc_title") or hit.source)
+            title = _clean(hit.title)
+            if hit.kind == "faq":
+                head = f"Segons les preguntes freqüents («{_clean(hit.article)}») [{n}]:"
+            elif hit.article:
+                article = "la " if hit.article.lower().startswith("disposició") else "l'"
+                head = f"Segons {article}**{title}** del {doc_title} [{n}]:"
+            elif hit.title and title != doc_title:
+                head = f"Segons «{title}» ({doc_title}) [{n}]:"
+            else:
+                head = f"Segons el document «{doc_title}» [{n}]:"
+            quoted = f"«{inert(passage)}»"
+            if n == 1:
+                blocks.append(f"{head}\n{quoted}")
+            else:
+                blocks.append(f"També hi fa referència: {head[0].lower()}{head[1:]}\n{quoted}")
+        link = next((h.url for h in hits if h.url), None)
+        if link:
+            blocks.append(f"[Consulteu el text complet]({link})")
+        return Composed("\n\n".join(blocks), list(hits))
+
+    def with_related(self, composed: Composed, related: Sequence[Hit]) -> Composed:
+        """A rules answer with the catalogue resources it is about."""
+        for hit in related:
+            n = len(composed.cited) + 1
+            extra_text = f"Recurs relacionat: **{_clean(hit.title)}** (codi {hit.codi}) [{n}]"
+            if hit.metadata.get("import"):
+                extra_text += f", import: {_clean(hit.metadata['import'])}"
+            composed = Composed(composed.text + "\n\n" + extra_text + ".", [*composed.cited, hit])
+        return composed
+
+    # Follow-ups about facts of the resources just shown --------------------------------
+    def _facet_value(
+        self, analysis: QueryAnalysis, facet: str, hit: Hit, today: dt.date
+    ) -> str | None:
+        m = hit.metadata
+        if facet == "import":
+            if m.get("import"):
+                value = _clean(m["import"])
+                if m.get("aportacio_local"):
+                    value += f". Aportació local: {_clean(m['aportacio_local'])}"
+                return value
+            if m.get("tipologia") != "econòmic":
+                return (
+                    f"és un recurs {_clean(m.get('tipologia'))} ({_clean(m.get('classe'))}): "
+                    "no té import econòmic, la Diputació presta directament el suport"
+                )
+            return None
+        if facet == "aportacio":
+            if m.get("aportacio_local"):
+                return _clean(m["aportacio_local"])
+            return "la fitxa no demana cap aportació local"
+        if facet == "termini":
+            return window_status(hit, today) or None
+        if facet == "contacte":
+            contact = ", ".join(_clean(x) for x in (m.get("telefon"), m.get("email")) if x)
+            unit = _clean(m.get("unitat_prestadora"))
+            return f"{unit} — {contact}" if contact else unit or None
+        if facet == "requisits" and m.get("requisits"):
+            return "; ".join(_clean(r) for r in m["requisits"])
+        if facet == "documentacio" and m.get("documentacio"):
+            return "; ".join(_clean(r) for r in m["documentacio"])
+        if facet == "destinataris":
+            who = ", ".join(_clean(w) for w in m.get("destinataris") or [])
+            return f"{who} ({_clean(m.get('tram_poblacio')).lower()})" if who else None
+        return None
+
+    def _about(
+        self, analysis: QueryAnalysis, hit: Hit, today: dt.date, strict: bool = False
+    ) -> str | None:
+        """What the record says about the asked fact: its field, or the sentence stating
+        it; unless `strict`, else the sentence sharing most of the question's words."""
+        for facet in analysis.facets:
+            value = self._facet_value(analysis, facet, hit, today)
+            if value:
+                return value
+        text = resource_text(hit)
+        stated = self.passages.stating(analysis.terms, text, analysis.facets)
+        if stated:
+            return f"«{inert(stated)}»"
+        if analysis.informative and not strict:
+            best = self.passages.best(analysis.terms, text, max_chars=320)
+            terms = self.passages.weighted_terms(analysis.terms)
+            if best and self.passages.score(terms, best, set()) > 0:
+                return f"«{inert(best)}»"
+        return None
+
+    def follow_up(
+        self, analysis: QueryAnalysis, focus: Sequence[Hit], today: dt.date, strict: bool = False
+    ) -> Composed | None:
+        """A follow-up about a fact of the resources just shown ("i l'import?"): the fact
+        for each of them, never silently for the first one only."""
+        answers = [(hit, self._about(analysis, hit, today, strict)) for hit in focus]
+        found = [(hit, value) for hit, value in answers if value]
+        if not found:
+            return None
+        if len(focus) == 1:
+            hit, fact = found[0]
+            name = f"**{_clean(hit.title)}** (codi {hit.codi})"
+            text = f"Sobre {name} [1]: {fact}"
+            text = text if text.endswith((".", "»")) else text + "."
+            if hit.url:
+                text += f"\n\n[Fitxa del recurs {hit.codi}]({hit.url})"
+            return Composed(text, [hit])
+        lines = ["Per a cada recurs de la resposta anterior:"]
+        cited: list[Hit] = []
+        for hit, stated in answers:
+            cited.append(hit)
+            name = f"**{_clean(hit.title)}** (codi {hit.codi}) [{len(cited)}]"
+            lines.append(f"- {name}: {stated or 'la fitxa no ho especifica'}")
+        return Composed("\n".join(lines), cited)
+
+    # Refusals ----------------------------------------------------------------------
+    def refusal(
+        self,
+        decision: Decision | None = None,
+        covered: str = "",
+        known_forms: Sequence[str] = (),
+        alternatives: Sequence[Hit] = (),
+        forms_source: Hit | None = None,
+    ) -> Composed:
+        """Why the assistant does not answer, what exists instead, and where to ask."""
+        reason = decision.reason if decision else None
+        detail = decision.detail if decision else ()
+        scope = (
+            "Només puc respondre preguntes sobre el Pla XGL: els recursos del Catàleg de "
+            "serveis, el Programa general d'inversions, el Protocol general i la seva normativa."
+        )
+        if reason == "injection":
+            lead = f"No puc seguir aquesta petició. {scope}"
+        elif reason == "small_talk":
+            lead = scope
+        elif reason == "out_of_period":
+            years = ", ".join(detail)
+            lead = f"No tinc informació sobre {years}: les fonts que consulto cobreixen {covered}."
+        elif reason == "unknown_code":
+            codes = ", ".join(detail)
+            lead = f"No he trobat {codes} a les fonts del Pla XGL."
+        elif reason == "false_premise" and len(detail) == 2:
+            kind, purpose = detail
+            lead = f"No he trobat cap {kind} per a «{purpose}» al Catàleg de serveis."
+        elif reason == "other_administration":
+            lead = (
+                "Sembla una qüestió d'una altra administració: les fonts que consulto són les "
+                "del Pla XGL de la Diputació, i no en parlen."
+            )
+        else:
+            lead = (
+                "No he trobat informació sobre això al Catàleg de serveis, al Protocol general "
+                "ni als règims reguladors del Pla XGL, i prefereixo no donar-vos una resposta "
+                "inventada."
+            )
+        blocks = [lead]
+        cited: list[Hit] = []
+        if reason == "unknown_code" and forms_source is not None:
+            # The forms that do exist, from a source that lists them (cited like any fact).
+            text = (
+                f"{forms_source.title} {forms_source.metadata.get('text') or forms_source.snippet}"
+            )
+            forms = [c for c in known_forms if c in text]
+            if forms:
+                cited.append(forms_source)
+                blocks.append(f"Els models que hi consten són: {', '.join(forms)} [1].")
+        if alternatives:
+            lines = ["El que sí que hi ha i s'hi acosta:"]
+            for hit in alternatives:
+                cited.append(hit)
+                lines.append(f"- **{_clean(hit.title)}** (codi {hit.codi}) [{len(cited)}]")
+            blocks.append("\n".join(lines))
+        blocks.append(
+            f"Podeu adreçar la consulta a {self.contact}, o reformular la pregunta amb altres "
+            "paraules (per exemple, el tipus de suport o el tema)."
+        )
+        return Composed("\n\n".join(blocks), cited)
+
+    def nothing_open(self, today: dt.date) -> Composed:
+        return Composed(
+            f"A data de {today.strftime('%d/%m/%Y')} no hi ha cap recurs del catàleg amb el "
+            "termini de sol·licitud obert que coincideixi amb la consulta.\n\n"
+            f"Podeu adreçar la consulta a {self.contact}.",
+            [],
+        )
+
+
+__all__ = ["AnswerComposer", "Composed", "inert", "resource_card", "sentences", "window_status"]

@@ -1,0 +1,126 @@
+"""Choosing what to quote: the sentences of a source that answer the question.
+
+A sentence scores by the question's words it shares (each weighted by its IDF in the
+index, so rare words decide) and by stating the kind of fact the question asks for (a
+date for "fins quan", an amount for "quant", a duration for "quant de temps", a role for
+"qui signa", a measure for "quin espai"). Kinds of fact are read by assistant/llm/facts.py
+(amounts, dates, forms, phones, e-mails) and the lexicon (durations, roles, measures).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+
+from assistant.ask.lexicon import Lexicon, default_lexicon
+from assistant.llm.facts import extract_facts
+from index_config.analyzer import CatalanAnalyzer, fold
+
+_SENTENCE = re.compile(r"(?<=[.;!?])\s+(?=[A-ZÀ-Ú0-9«(])|\n+")
+# A quoted sentence asked for by its fact wins over one that only shares words.
+FACT_BONUS = 1.5
+
+
+def sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE.split(text or "") if len(s.strip()) > 2]
+
+
+def first_sentence(text: str) -> str:
+    parts = sentences(text)
+    return parts[0] if parts else ""
+
+
+def fact_kinds(sentence: str, lexicon: Lexicon | None = None) -> set[str]:
+    """The kinds of fact a sentence states."""
+    lex = lexicon or default_lexicon()
+    kinds: set[str] = {f.kind for f in extract_facts(sentence)}
+    folded = fold(sentence)
+    if lex.duration.search(folded):
+        kinds.add("duration")
+    if lex.roles.found(folded):
+        kinds.add("role")
+    if lex.measures.found(folded) and re.search(r"\d", sentence):
+        kinds.add("measure")
+    return kinds
+
+
+class PassagePicker:
+    def __init__(
+        self,
+        analyzer: CatalanAnalyzer,
+        idf: Callable[[str], float] | None = None,
+        lexicon: Lexicon | None = None,
+    ) -> None:
+        self.analyzer = analyzer
+        self.idf = idf or (lambda term: 1.0)
+        self.lexicon = lexicon or default_lexicon()
+
+    def wanted_facts(self, facets: Iterable[str]) -> set[str]:
+        out: set[str] = set()
+        for name in facets:
+            facet = self.lexicon.facet(name)
+            if facet:
+                out.update(facet.facts)
+        return out
+
+    def score(self, question_terms: dict[str, float], sentence: str, wanted: set[str]) -> float:
+        top = max(question_terms.values(), default=1.0) or 1.0
+        terms = self.analyzer.term_weights(sentence)
+        overlap = sum(w for t, w in question_terms.items() if t in terms) / top
+        bonus = FACT_BONUS if wanted and wanted & fact_kinds(sentence, self.lexicon) else 0.0
+        return overlap + bonus
+
+    def weighted_terms(
+        self, query_terms: Mapping[str, float], context: str = ""
+    ) -> dict[str, float]:
+        """The question's terms (analysed once, QueryAnalysis.terms) weighted by IDF."""
+        terms = {t: w * self.idf(t) for t, w in query_terms.items()}
+        if context:
+            for t, w in self.analyzer.query_terms(context).items():
+                terms.setdefault(t, 0.5 * w * self.idf(t))
+        return terms
+
+    def best(
+        self,
+        query_terms: Mapping[str, float],
+        text: str,
+        facets: Iterable[str] = (),
+        context: str = "",
+        max_chars: int = 560,
+    ) -> str:
+        """The one to three sentences of `text` that answer the question best, in order."""
+        parts = sentences(text)
+        if not parts:
+            return ""
+        terms = self.weighted_terms(query_terms, context)
+        wanted = self.wanted_facts(facets)
+        scored = sorted(
+            ((self.score(terms, s, wanted), -i, i) for i, s in enumerate(parts)), reverse=True
+        )
+        best = scored[0][2]
+        picked = {best} | {s[2] for s in scored[1:3] if s[0] >= max(0.8, scored[0][0] * 0.6)}
+        # A sentence that announces a list ("... són els següents:") needs its items.
+        if parts[best].endswith(":") and best + 1 < len(parts):
+            picked.add(best + 1)
+        passage = ""
+        for i in sorted(picked):
+            if len(passage) + len(parts[i]) > max_chars and passage:
+                break
+            passage = f"{passage} {parts[i]}".strip()
+        return passage
+
+    def stating(
+        self, query_terms: Mapping[str, float], text: str, facets: Iterable[str]
+    ) -> str | None:
+        """The best sentence that states a fact the question asks for, or None."""
+        wanted = self.wanted_facts(facets)
+        if not wanted:
+            return None
+        terms = self.weighted_terms(query_terms)
+        best: tuple[float, str] | None = None
+        for sentence in sentences(text):
+            if wanted & fact_kinds(sentence, self.lexicon):
+                score = self.score(terms, sentence, wanted)
+                if best is None or score > best[0]:
+                    best = (score, sentence)
+        return best[1] if best else None

@@ -1,0 +1,133 @@
+"""AnswerComposer on constructed hits: facts copied with citations, follow-ups answered for
+every listed resource, refusals that say why, source text kept inert."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from assistant.ask.analysis import analyse
+from assistant.ask.decision import Decision
+from assistant.ask.evidence import Evidence
+from assistant.composer import AnswerComposer, fact_kinds, inert
+from assistant.llm.check import check_answer
+from assistant.models import Hit
+from index_config.analyzer import CatalanAnalyzer
+
+ANALYZER = CatalanAnalyzer()
+TODAY = dt.date(2022, 3, 1)
+COMPOSER = AnswerComposer(ANALYZER, "l'Oficina (93 400 00 00)")
+
+
+def resource(codi: str, title: str, **meta: Any) -> Hit:
+    base = {"tipologia": "tècnic", "classe": "Assistència tècnica", "area": "Àrea de Cultura",
+            "destinataris": ["Ajuntaments"], "tram_poblacio": "Tots els municipis",
+            "descripcio": f"{title}. Recurs de prova."}  # fmt: skip
+    base.update(meta)
+    return Hit(id=codi, doc_id=codi, kind="recurs", title=title, snippet="", score=1.0,
+               source="cataleg.jsonl", codi=codi, metadata=base)  # fmt: skip
+
+
+def article(title: str, text: str) -> Hit:
+    return Hit(id=title, doc_id="doc:regim", kind="normativa", title=title, snippet="", score=1.0,
+               source="regim.pdf", article=title.split(".")[0],
+               metadata={"text": text, "doc_title": "Règim regulador"})  # fmt: skip
+
+
+EXHIBITION = resource(
+    "22110",
+    "Exposició itinerant sobre els ODS",
+    descripcio=(
+        "Mostra itinerant de plafons sobre els ODS. La Diputació presta l'exposició durant un "
+        "període de dues a quatre setmanes i en fa el transport."
+    ),
+    requisits=["Disposar d'un espai cobert d'almenys 60 m²"],
+)
+GRANT = resource(
+    "22133",
+    "Ajuts per a xarxes wifi",
+    tipologia="econòmic",
+    classe="Ajut econòmic",
+    **{"import": "Fins a 20.000 € per ens", "aportacio_local": "Cofinançament del 15%"},
+)
+
+
+def test_a_follow_up_after_a_list_answers_for_every_resource() -> None:
+    follow = analyse("I l'import?", ANALYZER, has_history=True)
+    composed = COMPOSER.follow_up(follow, [GRANT, EXHIBITION], TODAY)
+    assert composed is not None
+    assert [h.codi for h in composed.cited] == ["22133", "22110"]
+    assert "Fins a 20.000 € per ens [1]" not in composed.text  # the citation follows the name
+    assert "(codi 22133) [1]: Fins a 20.000 € per ens" in composed.text
+    assert "(codi 22110) [2]:" in composed.text and "no té import econòmic" in composed.text
+    assert check_answer(composed.text, composed.cited) == []
+
+
+def test_a_duration_is_quoted_from_the_sentence_that_states_it() -> None:
+    follow = analyse("Quant de temps ens la deixen?", ANALYZER, has_history=True)
+    composed = COMPOSER.follow_up(follow, [EXHIBITION], TODAY)
+    assert composed is not None
+    assert "dues a quatre setmanes" in composed.text
+    assert composed.cited == [EXHIBITION]
+
+
+def test_a_requirement_is_answered_from_the_field() -> None:
+    follow = analyse("I quin espai ens cal?", ANALYZER, has_history=True)
+    composed = COMPOSER.follow_up(follow, [EXHIBITION], TODAY)
+    assert composed is not None and "60 m²" in composed.text
+
+
+def test_fact_kinds_of_sentences() -> None:
+    assert "duration" in fact_kinds("L'exposició es presta durant tres setmanes.")
+    assert "amount" in fact_kinds("Fins a 40.000 € per projecte.")
+    assert "date" in fact_kinds("Es justifica abans del 31 de març de 2023.")
+    assert "role" in fact_kinds("La sol·licitud la signa l'alcalde o l'alcaldessa.")
+    assert not fact_kinds("Un recurs per a tots els municipis.")
+
+
+def test_a_rules_answer_quotes_the_sentence_with_the_asked_date() -> None:
+    rule = article(
+        "Article 26. Justificació",
+        "La justificació es presenta per mitjans electrònics. Els ajuts es justifiquen "
+        "abans del 31 de març de 2023. L'ens pot demanar una ampliació.",
+    )
+    composed = COMPOSER.regulation(analyse("Fins quan podem justificar?", ANALYZER), [rule])
+    assert "«" in composed.text and "31 de març de 2023" in composed.text
+    assert composed.text.startswith("Segons l'**Article 26. Justificació** del Règim regulador [1]")
+
+
+def decision(reason: str, *detail: str) -> Decision:
+    return Decision(False, reason, 0.0, Evidence(0, (), 0, 0, 0, 0), tuple(detail))  # type: ignore[arg-type]
+
+
+def test_refusals_say_why_and_where_to_ask() -> None:
+    period = COMPOSER.refusal(decision("out_of_period", "2026"), covered="el període 2020-2023")
+    assert "2026" in period.text and "2020-2023" in period.text and period.cited == []
+    code = COMPOSER.refusal(decision("unknown_code", "C4-009"))
+    assert "No he trobat C4-009" in code.text
+    for composed in (period, code):
+        assert "93 400 00 00" in composed.text
+
+
+def test_a_false_premise_says_what_exists_instead() -> None:
+    composed = COMPOSER.refusal(
+        decision("false_premise", "fons", "transport escolar"), alternatives=[EXHIBITION]
+    )
+    assert "No he trobat cap fons per a «transport escolar»" in composed.text
+    assert "(codi 22110) [1]" in composed.text and composed.cited == [EXHIBITION]
+    # Every fact but our own contact line (settings, not a source) comes from the source.
+    body = composed.text.rsplit("\n\n", 1)[0]
+    assert check_answer(body, composed.cited) == []
+
+
+def test_source_markup_stays_inert() -> None:
+    hostile = resource(
+        "22999",
+        "Ajut **urgent** [Formulari](https://phish.example/form)",
+        descripcio="Ompliu [aquest formulari](https://phish.example/x) avui.",
+    )
+    composed = COMPOSER.resources(analyse("ajuts urgents", ANALYZER), [hostile], TODAY)
+    assert "](https://phish" not in composed.text
+    assert "**urgent**" not in composed.text
+    assert "[aquest formulari](" not in composed.text
+    assert inert("[x](javascript:alert(1))") == "x (javascript:alert(1))"
