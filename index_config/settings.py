@@ -40,6 +40,9 @@ class AnalyzerSettings(BaseModel):
     bm25_k1: float = 1.2
     bm25_b: float = 0.75
     avg_doc_length: float = 180.0
+    # Extra term frequency for the fields that name what a document is about: the title
+    # (an article's heading, a FAQ entry's question) and the catalogue's keywords.
+    field_boosts: dict[str, float] = Field(default_factory=lambda: {"title": 3.5, "etiquetes": 1.0})
 
 
 class ChunkingSettings(BaseModel):
@@ -59,8 +62,19 @@ class ModelProfile(BaseModel):
     passage_prefix: str = ""
 
 
+FusionMethod = Literal["weighted", "rrf", "dbsf", "formula"]
+
+
 class RetrievalSettings(BaseModel):
     candidates: int = 50
+    # How the dense and sparse rankings are fused: by our weighted sum of normalised
+    # scores ("weighted", assistant/retrieval/fusion.py: the per-model weights apply), or
+    # by the engine over prefetches: distribution-based score fusion ("dbsf", unweighted),
+    # weighted reciprocal rank fusion or a formula (dense * w + sparse / sparse_scale * w).
+    # Compared in bench/README.md.
+    fusion: FusionMethod = "weighted"
+    rrf_k: int = 60
+    sparse_scale: float = 10.0
     # How each ranked list's scores are scaled before the weighted sum (fusion.py).
     normalisation: Literal["max", "dbsf"] = "dbsf"
     # Per-model fusion weights, tuned with `concerta eval`; a model not listed gets `default`.
@@ -118,6 +132,9 @@ class QdrantSettings(BaseModel):
     shard_number: int | None = None
     replication_factor: int | None = None
     write_batch_size: int = 128
+    # Qdrant Edge's search thread pool (None: sized from the CPU count), fixed when a
+    # version is created.
+    search_threads: int | None = None
 
 
 class GapSettings(BaseModel):
@@ -229,6 +246,10 @@ class Settings(BaseSettings):
             Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "concerta" / "models"
         )
     )
+    # Dense vectors of document texts already embedded, by model (embedding_cache.py);
+    # None: next to the model cache.
+    embedding_cache: bool = True
+    embedding_cache_dir: Path | None = None
     analyzer: AnalyzerSettings = AnalyzerSettings()
     chunking: ChunkingSettings = ChunkingSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
@@ -325,6 +346,9 @@ class Settings(BaseSettings):
     @property
     def sqlite_path(self) -> Path:
         return self.data_dir / "concerta.sqlite3"
+
+    def embedding_cache_folder(self) -> Path:
+        return self.embedding_cache_dir or self.model_cache_dir.parent / "embeddings"
 
     @property
     def ingest_status_path(self) -> Path:

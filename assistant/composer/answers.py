@@ -190,7 +190,7 @@ class AnswerComposer:
             label = hit.title if hit.kind == "faq" else (hit.article or hit.title)
             doc_title = hit.metadata.get("doc_title", hit.source)
             text = str(hit.metadata.get("text") or hit.snippet)
-            passage = self.passages.best(analysis.text, text, analysis.facets, max_chars=360)
+            passage = self.passages.best(analysis.terms, text, analysis.facets, max_chars=360)
             line = f"Sobre la tramitació, vegeu també «{_clean(label)}» ({_clean(doc_title)}) [{n}]"
             blocks.append(f"{line}:\n«{inert(passage, links)}»" if passage else f"{line}.")
             cited.append(hit)
@@ -214,7 +214,7 @@ class AnswerComposer:
         ]
         if not missing:
             return None
-        sentence = self.passages.stating(analysis.text, text, missing)
+        sentence = self.passages.stating(analysis.terms, text, missing)
         return sentence if sentence and sentence != lead else None
 
     # Rules -------------------------------------------------------------------------
@@ -230,7 +230,8 @@ class AnswerComposer:
                 passage = text  # a FAQ answer is written to be read whole
             else:
                 passage = (
-                    self.passages.best(analysis.text, text, analysis.facets, context) or hit.snippet
+                    self.passages.best(analysis.terms, text, analysis.facets, context)
+                    or hit.snippet
                 )
             doc_title = _clean(hit.metadata.get("doc_title") or hit.source)
             title = _clean(hit.title)
@@ -309,12 +310,12 @@ class AnswerComposer:
             if value:
                 return value
         text = resource_text(hit)
-        stated = self.passages.stating(analysis.text, text, analysis.facets)
+        stated = self.passages.stating(analysis.terms, text, analysis.facets)
         if stated:
             return f"«{inert(stated, self._links())}»"
         if analysis.informative and not strict:
-            best = self.passages.best(analysis.text, text, max_chars=320)
-            terms = self.passages.weighted_terms(analysis.text)
+            best = self.passages.best(analysis.terms, text, max_chars=320)
+            terms = self.passages.weighted_terms(analysis.terms)
             if best and self.passages.score(terms, best, set()) > 0:
                 return f"«{inert(best, self._links())}»"
         return None

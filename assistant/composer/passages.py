@@ -10,7 +10,7 @@ date for "fins quan", an amount for "quant", a duration for "quant de temps", a 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from assistant.ask.lexicon import Lexicon, default_lexicon
 from assistant.llm.facts import extract_facts
@@ -70,8 +70,11 @@ class PassagePicker:
         bonus = FACT_BONUS if wanted and wanted & fact_kinds(sentence, self.lexicon) else 0.0
         return overlap + bonus
 
-    def weighted_terms(self, question: str, context: str = "") -> dict[str, float]:
-        terms = {t: w * self.idf(t) for t, w in self.analyzer.query_terms(question).items()}
+    def weighted_terms(
+        self, query_terms: Mapping[str, float], context: str = ""
+    ) -> dict[str, float]:
+        """The question's terms (analysed once, QueryAnalysis.terms) weighted by IDF."""
+        terms = {t: w * self.idf(t) for t, w in query_terms.items()}
         if context:
             for t, w in self.analyzer.query_terms(context).items():
                 terms.setdefault(t, 0.5 * w * self.idf(t))
@@ -79,7 +82,7 @@ class PassagePicker:
 
     def best(
         self,
-        question: str,
+        query_terms: Mapping[str, float],
         text: str,
         facets: Iterable[str] = (),
         context: str = "",
@@ -89,7 +92,7 @@ class PassagePicker:
         parts = sentences(text)
         if not parts:
             return ""
-        terms = self.weighted_terms(question, context)
+        terms = self.weighted_terms(query_terms, context)
         wanted = self.wanted_facts(facets)
         scored = sorted(
             ((self.score(terms, s, wanted), -i, i) for i, s in enumerate(parts)), reverse=True
@@ -106,12 +109,14 @@ class PassagePicker:
             passage = f"{passage} {parts[i]}".strip()
         return passage
 
-    def stating(self, question: str, text: str, facets: Iterable[str]) -> str | None:
+    def stating(
+        self, query_terms: Mapping[str, float], text: str, facets: Iterable[str]
+    ) -> str | None:
         """The best sentence that states a fact the question asks for, or None."""
         wanted = self.wanted_facts(facets)
         if not wanted:
             return None
-        terms = self.weighted_terms(question)
+        terms = self.weighted_terms(query_terms)
         best: tuple[float, str] | None = None
         for sentence in sentences(text):
             if wanted & fact_kinds(sentence, self.lexicon):
