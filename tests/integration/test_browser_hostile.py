@@ -22,7 +22,7 @@ from starlette.routing import Route
 
 from assistant.api import create_app
 from assistant.api.security_headers import page_policy
-from index_config.settings import LimitSettings, RateLimit
+from index_config.settings import AskLimit, LimitSettings
 from tests.support.live_server import serving
 
 pytestmark = pytest.mark.integration
@@ -244,7 +244,7 @@ def portal(hostile_service: Any) -> Iterator[tuple[str, str]]:
         settings = hostile_service.settings.model_copy(
             update={
                 "cors_origins": [origin],
-                "limits": LimitSettings(ask=RateLimit(per_minute=1, burst=1)),
+                "limits": LimitSettings(ask=AskLimit(per_minute=1, burst=1)),
             }
         )
         with serving(create_app(service=hostile_service, settings=settings)) as api_url:

@@ -23,7 +23,13 @@ import pytest
 from assistant.api import create_app
 from assistant.conversation import ConversationStore
 from assistant.service import AssistantService
-from index_config.settings import GapSettings, LimitSettings, RateLimit
+from index_config.settings import (
+    AskLimit,
+    FeedbackLimit,
+    GapSettings,
+    LimitSettings,
+    SearchLimit,
+)
 from tests.conftest import make_settings
 from tests.support.live_server import serving
 
@@ -35,7 +41,7 @@ ST = Path(sys.executable).with_name("st")
 SEED = os.environ.get("CONCERTA_FUZZ_SEED", "3")
 EXAMPLES = os.environ.get("CONCERTA_FUZZ_EXAMPLES", "10")
 MAX_SECONDS = 900
-UNLIMITED = RateLimit(per_minute=1_000_000, burst=1_000_000)
+UNLIMITED = {"per_minute": 1_000_000, "burst": 1_000_000}
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +55,11 @@ def fuzzed_url(
     settings = make_settings(
         tmp_path_factory.mktemp("fuzz") / "data",
         admin_token=TOKEN,
-        limits=LimitSettings(ask=UNLIMITED, search=UNLIMITED, feedback=UNLIMITED),
+        limits=LimitSettings(
+            ask=AskLimit(**UNLIMITED),
+            search=SearchLimit(**UNLIMITED),
+            feedback=FeedbackLimit(**UNLIMITED),
+        ),
         # The report clusters every refused question: keep it interactive under the fuzzer.
         gaps=GapSettings(max_questions=30),
     )

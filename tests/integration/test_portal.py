@@ -28,7 +28,7 @@ from assistant.api import create_app
 from assistant.conversation import ConversationStore
 from assistant.service import AssistantService
 from bots.telegram.backend import HttpBackend, RateLimitedError
-from index_config.settings import LimitSettings, RateLimit
+from index_config.settings import AskLimit, FeedbackLimit, LimitSettings
 from tests.conftest import make_settings
 from tests.support.live_server import serving
 
@@ -173,7 +173,7 @@ def test_a_thousand_ratings_of_one_answer_are_stored_once(
     assistant_service: AssistantService, tmp_path: Path
 ) -> None:
     """The probe: 1,000 feedback posts on one answer were all stored (+4.1 MB)."""
-    unlimited = RateLimit(per_minute=1_000_000, burst=1_000_000)
+    unlimited = FeedbackLimit(per_minute=1_000_000, burst=1_000_000)
     service = own_service(
         assistant_service, tmp_path / "data", limits=LimitSettings(feedback=unlimited)
     )
@@ -262,7 +262,7 @@ async def test_the_bot_over_http_tells_the_user_kindly_when_limited(
     service = own_service(
         assistant_service,
         tmp_path / "data",
-        limits=LimitSettings(ask=RateLimit(per_minute=1, burst=1)),
+        limits=LimitSettings(ask=AskLimit(per_minute=1, burst=1)),
     )
     transport = httpx.ASGITransport(app=create_app(service=service))
     backend = HttpBackend("http://concerta.test", transport=transport)
@@ -297,7 +297,7 @@ async def test_a_telegram_user_reads_the_kind_message(
     service = own_service(
         assistant_service,
         tmp_path / "data",
-        limits=LimitSettings(ask=RateLimit(per_minute=1, burst=1)),
+        limits=LimitSettings(ask=AskLimit(per_minute=1, burst=1)),
     )
     backend = HttpBackend(
         "http://concerta.test", transport=httpx.ASGITransport(app=create_app(service=service))

@@ -28,7 +28,7 @@ from assistant.api.rate_limit import (
     parse_networks,
     too_many_message,
 )
-from index_config.settings import LimitSettings, RateLimit
+from index_config.settings import AskLimit, FeedbackLimit, LimitSettings, RateLimit, SearchLimit
 
 LIMIT = 4096
 
@@ -245,7 +245,7 @@ def limited_app(settings: LimitSettings, clock: FakeClock) -> tuple[Starlette, l
 
 def test_429_after_the_limit_with_retry_after_and_a_catalan_detail() -> None:
     clock = FakeClock()
-    settings = LimitSettings(ask=RateLimit(per_minute=2, burst=2))
+    settings = LimitSettings(ask=AskLimit(per_minute=2, burst=2))
     app, _ = limited_app(settings, clock)
     with TestClient(app) as client:
         assert client.post("/api/ask", json={}).status_code == 200
@@ -269,7 +269,7 @@ def test_429_after_the_limit_with_retry_after_and_a_catalan_detail() -> None:
 def test_each_forwarded_client_has_its_own_bucket_behind_a_trusted_proxy() -> None:
     clock = FakeClock()
     settings = LimitSettings(
-        feedback=RateLimit(per_minute=1, burst=1), trusted_proxies=["testclient"]
+        feedback=FeedbackLimit(per_minute=1, burst=1), trusted_proxies=["testclient"]
     )
     # "testclient" is not an address: nothing is trusted, the header is ignored.
     app, clients = limited_app(settings.model_copy(update={"trusted_proxies": []}), clock)
@@ -294,7 +294,7 @@ def test_each_forwarded_client_has_its_own_bucket_behind_a_trusted_proxy() -> No
 
 def test_exempt_clients_are_never_limited() -> None:
     clock = FakeClock()
-    settings = LimitSettings(search=RateLimit(per_minute=1, burst=1), exempt=["127.0.0.0/8"])
+    settings = LimitSettings(search=SearchLimit(per_minute=1, burst=1), exempt=["127.0.0.0/8"])
     app, _ = limited_app(settings, clock)
     with TestClient(app, client=("127.0.0.1", 5000)) as client:
         assert {client.post("/api/search", json={}).status_code for _ in range(5)} == {200}
