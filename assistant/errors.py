@@ -12,8 +12,12 @@ class QueryError(ConcertaError, ValueError):
     """The question or query is empty, too long or otherwise unusable (Catalan message)."""
 
 
+class NotFoundError(QueryError):
+    """A conversation or answer the client named does not exist (or no longer does)."""
+
+
 class IndexNotReadyError(ConcertaError):
     """No index version is available yet (run `concerta ingest`)."""
 
 
-__all__ = ["ConcertaError", "FilterError", "IndexNotReadyError", "QueryError"]
+__all__ = ["ConcertaError", "FilterError", "IndexNotReadyError", "NotFoundError", "QueryError"]

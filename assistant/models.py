@@ -87,8 +87,11 @@ class Filters(BaseModel):
         raw = {k: v for k, v in (raw or {}).items() if v not in (None, "")}
         unknown = sorted(set(raw) - set(FILTER_KEYS))
         if unknown:
+            # Named, but never all of them: the message must stay short whatever was sent.
+            named = ", ".join(_short(key) for key in unknown[:3])
+            more = f" i {len(unknown) - 3} més" if len(unknown) > 3 else ""
             raise FilterError(
-                f"Filtre desconegut: {', '.join(unknown)}. "
+                f"Filtre desconegut: {named}{more}. "
                 f"Els filtres acceptats són: {', '.join(FILTER_KEYS)}."
             )
         try:
@@ -111,8 +114,14 @@ def _first_error(exc: ValueError) -> str:
     if callable(errors):
         first = errors()[0]
         loc = ".".join(str(p) for p in first.get("loc", ()))
-        return f"{loc} ({first.get('input')!r})"
-    return str(exc)
+        return f"{_short(loc)} ({_short(repr(first.get('input')))})"
+    return _short(str(exc), 200)
+
+
+def _short(text: str, limit: int = 40) -> str:
+    """A quotation of client input short enough for an error message."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class StreamEvent(BaseModel):

@@ -15,6 +15,7 @@ from assistant.composer import AnswerComposer
 from assistant.conversation import ConversationStore, Turn
 from assistant.errors import QueryError
 from assistant.grounding import TermStatistics
+from assistant.links import LinkAllowlist
 from assistant.models import Answer, Filters, Hit, StreamEvent
 from assistant.retrieval.hits import to_hit
 from assistant.retrieval.searcher import MAX_QUERY_CHARS, Searcher
@@ -38,12 +39,16 @@ class AssistantService:
         self.settings = settings
         self._today = today
         self.searcher = searcher or Searcher(settings)
+        # Links copied from sources stay links only to these hosts (assistant/links.py).
+        self.links = LinkAllowlist(settings.link_hosts, lambda: self.searcher.index)
         self.composer = AnswerComposer(
-            self.searcher.analyzer, settings.contact, idf=lambda term: self._term_stats().idf(term)
+            self.searcher.analyzer,
+            settings.contact,
+            idf=lambda term: self._term_stats().idf(term),
+            links=self.links.policy,
         )
         self.pipeline = AskPipeline(settings, self.searcher, self.composer, self._profile)
         self.conversations: ConversationStore | None = None
-        self._stats: tuple[str, TermStatistics] | None = None
         self._corpus: CorpusProfile | None = None
         self._stats_lock = threading.Lock()
         self.llm: Any = None
@@ -99,9 +104,7 @@ class AssistantService:
         opened = self.searcher.index.get() if self.searcher.index else None
         if opened is None:
             return None
-        docs = opened.store.filter_documents(
-            {"field": "meta.codi", "operator": "==", "value": codi}
-        )
+        docs = opened.documents(extra={"codi": codi})
         return to_hit(docs[0], set(), self.searcher.analyzer) if docs else None
 
     def open_resources(self, on: dt.date | None = None, limit: int = 20) -> list[Hit]:
@@ -110,17 +113,7 @@ class AssistantService:
         opened = self.searcher.index.get() if self.searcher.index else None
         if opened is None:
             return []
-        num = int(day.strftime("%Y%m%d"))
-        docs = opened.store.filter_documents(
-            {
-                "operator": "AND",
-                "conditions": [
-                    {"field": "meta.kind", "operator": "==", "value": "recurs"},
-                    {"field": "meta.termini_inici_num", "operator": "<=", "value": num},
-                    {"field": "meta.termini_fi_num", "operator": ">=", "value": num},
-                ],
-            }
-        )
+        docs = opened.documents(Filters(kind="recurs", obert_a=day))
         docs.sort(key=lambda d: (d.meta.get("termini_fi_num") or 0, d.meta.get("codi") or ""))
         return [to_hit(d, set(), self.searcher.analyzer) for d in docs[:limit]]
 
@@ -233,20 +226,17 @@ class AssistantService:
     def _term_stats(self) -> TermStatistics:
         return self._profile().stats
 
-    def _term_stats_for(self, version: str, documents: list[Any]) -> TermStatistics:
-        if self._stats is None or self._stats[0] != version:
-            self._stats = (version, TermStatistics(self.searcher.analyzer, documents))
-        return self._stats[1]
-
     def _profile(self) -> CorpusProfile:
-        """What the served version covers (years, forms, vocabulary), once per version."""
+        """What the served version covers (years, forms, vocabulary), once per version.
+        Term statistics come with the version (computed by the ingest)."""
         assert self.searcher.index is not None
         opened = self.searcher.index.get()
         with self._stats_lock:
             if self._corpus is None or self._corpus.version != opened.version:
-                documents = opened.store.filter_documents()
-                stats = self._term_stats_for(opened.version, documents)
-                self._corpus = build_profile(opened.version, documents, stats, self.searcher)
+                documents = opened.documents()
+                self._corpus = build_profile(
+                    opened.version, documents, opened.term_stats, self.searcher
+                )
             return self._corpus
 
     # LLM path ----------------------------------------------------------------------
@@ -267,7 +257,7 @@ class AssistantService:
             return None
         if is_refusal(text):
             return None
-        problems = self.llm.check(text, sources)
+        problems = self.llm.check(text, sources, self.links.policy())
         if problems:
             log.warning("LLM answer rejected (%s), using the composer", "; ".join(problems))
             return None

@@ -107,14 +107,21 @@ class SynonymMap:
 class CatalanAnalyzer:
     """Turns text into weighted index terms; the same analysis for documents and queries."""
 
-    def __init__(self, settings: AnalyzerSettings | None = None) -> None:
+    def __init__(
+        self, settings: AnalyzerSettings | None = None, text_cache_size: int = 50_000
+    ) -> None:
+        """`text_cache_size`: texts whose terms are kept (0 for an ingest, which reads
+        each text once: 50,000 cached chunks would hold about a gigabyte)."""
         self.settings = settings or AnalyzerSettings()
         self._stemmer = Stemmer.Stemmer("catalan")
         self._synonyms = SynonymMap.load()
         # Documents are analysed again and again (snippets, grounding, passages): cache
         # per text and per token. Cached results are shared: callers must not mutate them.
-        self._cached_weights = lru_cache(maxsize=50_000)(self._term_weights)
+        self._cached_weights = lru_cache(maxsize=text_cache_size)(self._term_weights)
         self._cached_terms = lru_cache(maxsize=200_000)(self._token_terms)
+        # Folding is half the cost of analysing a text, and words repeat: an ingest of
+        # 100,000 chunks folds tens of millions of tokens but only some 100,000 words.
+        self._fold_token = lru_cache(maxsize=200_000)(fold)
 
     @property
     def mode(self) -> AnalyzerMode:
@@ -130,9 +137,10 @@ class CatalanAnalyzer:
         text = _DOT_PUNT_VOLAT.sub("", text)
         text = text.replace("·", "").replace("ŀ", "l")
         stop = _stopwords()
+        fold_token = self._fold_token
         out = []
         for raw in _TOKEN.findall(text):
-            token = fold(raw)
+            token = fold_token(raw)
             if token in stop or (len(token) == 1 and not token.isdigit()):
                 continue
             out.append(token)

@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -42,9 +42,7 @@ class AnalyzerSettings(BaseModel):
     avg_doc_length: float = 180.0
     # Extra term frequency for the fields that name what a document is about: the title
     # (an article's heading, a FAQ entry's question) and the catalogue's keywords.
-    field_boosts: dict[str, float] = Field(
-        default_factory=lambda: {"title": 3.5, "etiquetes": 1.0}
-    )
+    field_boosts: dict[str, float] = Field(default_factory=lambda: {"title": 3.5, "etiquetes": 1.0})
 
 
 class ChunkingSettings(BaseModel):
@@ -64,8 +62,19 @@ class ModelProfile(BaseModel):
     passage_prefix: str = ""
 
 
+FusionMethod = Literal["weighted", "rrf", "dbsf", "formula"]
+
+
 class RetrievalSettings(BaseModel):
     candidates: int = 50
+    # How the dense and sparse rankings are fused: by our weighted sum of normalised
+    # scores ("weighted", assistant/retrieval/fusion.py: the per-model weights apply), or
+    # by the engine over prefetches: distribution-based score fusion ("dbsf", unweighted),
+    # weighted reciprocal rank fusion or a formula (dense * w + sparse / sparse_scale * w).
+    # Compared in bench/README.md.
+    fusion: FusionMethod = "weighted"
+    rrf_k: int = 60
+    sparse_scale: float = 10.0
     # How each ranked list's scores are scaled before the weighted sum (fusion.py).
     normalisation: Literal["max", "dbsf"] = "dbsf"
     # Per-model fusion weights, tuned with `concerta eval`; a model not listed gets `default`.
@@ -123,6 +132,9 @@ class QdrantSettings(BaseModel):
     shard_number: int | None = None
     replication_factor: int | None = None
     write_batch_size: int = 128
+    # Qdrant Edge's search thread pool (None: sized from the CPU count), fixed when a
+    # version is created.
+    search_threads: int | None = None
 
 
 class GapSettings(BaseModel):
@@ -139,6 +151,68 @@ class GapSettings(BaseModel):
     # The most recent questions of the period that are clustered (embedding costs ~10 ms
     # each; a report must stay interactive).
     max_questions: int = 400
+
+
+# Safe on a public portal (issue 9): request limits, rate limits, privacy, links -----------
+class RateLimit(BaseModel):
+    """A token bucket per client: `burst` requests at once, refilled at `per_minute`."""
+
+    # A plain RateLimit may be given for any group (read by attributes).
+    model_config = ConfigDict(from_attributes=True)
+
+    per_minute: float = Field(default=20, gt=0)
+    burst: int = Field(default=20, ge=1)
+
+
+# One class per group, so that CONCERTA_LIMITS__SEARCH__BURST alone keeps the group's
+# own per-minute default.
+class AskLimit(RateLimit):
+    per_minute: float = Field(default=20, gt=0)
+    burst: int = Field(default=20, ge=1)
+
+
+class SearchLimit(RateLimit):
+    per_minute: float = Field(default=60, gt=0)
+    burst: int = Field(default=30, ge=1)
+
+
+class FeedbackLimit(RateLimit):
+    per_minute: float = Field(default=30, gt=0)
+    burst: int = Field(default=15, ge=1)
+
+
+class LimitSettings(BaseModel):
+    """What one client may send (assistant/api/limits.py, assistant/api/rate_limit.py)."""
+
+    # Request bodies are refused with 413 above this size, before they are parsed.
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # /api/ask and /api/ask/stream share one bucket; a town hall's officials often share
+    # one address behind their network, so the defaults leave room for several people.
+    ask: AskLimit = AskLimit()
+    search: SearchLimit = SearchLimit()
+    feedback: FeedbackLimit = FeedbackLimit()
+    # Reverse proxies (addresses or networks, e.g. "10.0.0.0/8") whose `client_ip_header`
+    # names the real client; from any other peer the header is ignored.
+    trusted_proxies: list[str] = Field(default_factory=list)
+    client_ip_header: str = "X-Forwarded-For"
+    # Clients never limited (addresses or networks), e.g. the Telegram bot's host when the
+    # bot talks to the API over HTTP (it limits each chat itself).
+    exempt: list[str] = Field(default_factory=list)
+    # Buckets kept in memory; the least recently seen client is forgotten first.
+    max_clients: int = Field(default=50_000, ge=100)
+
+
+class PrivacySettings(BaseModel):
+    """What the SQLite file keeps, and for how long (assistant/retention.py)."""
+
+    # Conversations, turns, feedback and the search log older than this are deleted.
+    retention_days: int = Field(default=90, ge=1)
+    # Size bounds: beyond these, the oldest turns (with their feedback) and the oldest
+    # search records are deleted first.
+    max_turns: int = Field(default=50_000, ge=100)
+    max_searches: int = Field(default=200_000, ge=100)
+    # How often the retention job runs (it also runs when the app starts).
+    purge_interval_seconds: float = Field(default=3600.0, gt=0)
 
 
 class Settings(BaseSettings):
@@ -172,6 +246,10 @@ class Settings(BaseSettings):
             Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "concerta" / "models"
         )
     )
+    # Dense vectors of document texts already embedded, by model (embedding_cache.py);
+    # None: next to the model cache.
+    embedding_cache: bool = True
+    embedding_cache_dir: Path | None = None
     analyzer: AnalyzerSettings = AnalyzerSettings()
     chunking: ChunkingSettings = ChunkingSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
@@ -205,6 +283,13 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     # Privacy: questions are personal data; they reach the logs at INFO only when allowed.
     log_questions: bool = False
+
+    # Safe on a public portal (issue 9): body size and rate limits, retention, and the
+    # hosts whose links copied from source text stay links (unset: the hosts of the
+    # catalogue resources' own `url` fields in the served index).
+    limits: LimitSettings = LimitSettings()
+    privacy: PrivacySettings = PrivacySettings()
+    link_hosts: list[str] | None = None
 
     @field_validator("qdrant_api_key", "llm_api_key", "admin_token", mode="after")
     @classmethod
@@ -261,6 +346,9 @@ class Settings(BaseSettings):
     @property
     def sqlite_path(self) -> Path:
         return self.data_dir / "concerta.sqlite3"
+
+    def embedding_cache_folder(self) -> Path:
+        return self.embedding_cache_dir or self.model_cache_dir.parent / "embeddings"
 
     @property
     def ingest_status_path(self) -> Path:

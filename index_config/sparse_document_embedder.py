@@ -21,7 +21,11 @@ class CatalanSparseDocumentEmbedder:
         self,
         analyzer: dict[str, Any] | None = None,
         field_boosts: dict[str, float] | None = None,
+        text_cache_size: int = 0,
     ) -> None:
+        """`text_cache_size`: analysed texts kept, so that `terms()` right after `run()`
+        reads the same analysis (each document is embedded once: no cache by default)."""
+        self.text_cache_size = text_cache_size
         self.analyzer_settings = AnalyzerSettings.model_validate(analyzer or {})
         # Extra term frequency for fields that name what a document is about: the title
         # and the catalogue's curated keywords (etiquetes).
@@ -32,13 +36,16 @@ class CatalanSparseDocumentEmbedder:
 
     def warm_up(self) -> None:
         if self._analyzer is None:
-            self._analyzer = CatalanAnalyzer(self.analyzer_settings)
+            self._analyzer = CatalanAnalyzer(
+                self.analyzer_settings, text_cache_size=self.text_cache_size
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return default_to_dict(
             self,
             analyzer=self.analyzer_settings.model_dump(),
             field_boosts=self.field_boosts,
+            text_cache_size=self.text_cache_size,
         )
 
     @classmethod
@@ -60,3 +67,12 @@ class CatalanSparseDocumentEmbedder:
             weights = bm25_document_weights(counts, self.analyzer_settings)
             out.append(replace(doc, sparse_embedding=to_sparse(weights)))
         return {"documents": out}
+
+    def terms(self, doc: Document) -> set[str]:
+        """The distinct analysed terms of a chunk's title and content: the terms that
+        TermStatistics counts (term_stats.chunk_terms analyses "title content" at once,
+        which gives the same set), read from the analysis of `run()` when it is cached."""
+        self.warm_up()
+        assert self._analyzer is not None
+        title = self._analyzer.term_weights(str(doc.meta.get("title", "")))
+        return set(title) | set(self._analyzer.term_weights(doc.content or ""))

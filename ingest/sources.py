@@ -4,6 +4,7 @@ convert each item into ConvertedDocuments with the right converter."""
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Container
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -115,20 +116,36 @@ def _supported_extensions() -> set[str]:
 
 
 def convert_item(
-    item: SourceItem, max_words: int, overlap: int, fingerprint: str
+    item: SourceItem,
+    max_words: int,
+    overlap: int,
+    fingerprint: str,
+    indexed: Container[tuple[str, str]] = frozenset(),
 ) -> tuple[list[ConvertedDocument], list[SourceFailure]]:
     """Convert one item. Raises ConversionError when the whole item is unusable;
-    returns per-record failures for catalogue lines that are not valid records."""
+    returns per-record failures for catalogue lines that are not valid records.
+
+    `indexed`: (doc_id, doc_hash) of the served version. A document found there with the
+    same hash is not converted again: it comes back without chunks (unchanged)."""
     data, extension = read_item(item)
     if not data.strip():
         raise ConversionError("empty file")
     url = item.key if item.is_url else None
     if extension in CatalogueRecordConverter.extensions:
-        pairs, errors = CatalogueRecordConverter().convert(data, item.name)
-        docs = []
+
+        def doc_hash_of(record_hash: str) -> str:
+            return content_hash(f"{record_hash}:{fingerprint}".encode())
+
+        pairs, recognised, errors = CatalogueRecordConverter().convert_changed(
+            data, item.name, lambda doc_id, h: (doc_id, doc_hash_of(h)) in indexed
+        )
+        docs = [
+            ConvertedDocument(doc_id, "recurs", item.name, item.key, "", doc_hash_of(h))
+            for doc_id, h in recognised
+        ]
         for chunk, record_hash in pairs:
             chunk.meta["source_path"] = item.key
-            doc_hash = content_hash(f"{record_hash}:{fingerprint}".encode())
+            doc_hash = doc_hash_of(record_hash)
             chunk.meta["doc_hash"] = doc_hash
             docs.append(
                 ConvertedDocument(
@@ -146,12 +163,14 @@ def convert_item(
     converter = next((c for c in STRUCTURED if extension in c.extensions), None)
     if converter is None:
         raise ConversionError(f"unsupported file type '{extension or item.name}'")
+    doc_id = doc_id_for(Path(item.name))
+    doc_hash = content_hash(data + fingerprint.encode())
+    if (doc_id, doc_hash) in indexed:
+        return [ConvertedDocument(doc_id, "", item.name, item.key, "", doc_hash)], []
     title, blocks = converter.blocks(data)
     sections = split_sections(blocks, title)
     if not sections:
         raise ConversionError("no text sections found")
-    doc_id = doc_id_for(Path(item.name))
-    doc_hash = content_hash(data + fingerprint.encode())
     chunks = sections_to_documents(
         sections,
         doc_id=doc_id,

@@ -46,3 +46,37 @@ def assistant_service(indexed_settings: Settings) -> Iterator[object]:
     service.warm_up()
     yield service
     service.close()
+
+
+HOSTILE_DIR = PROJECT_DIR / "tests" / "data" / "hostile"
+
+
+@pytest.fixture(scope="session")
+def hostile_settings(
+    indexed_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
+    """The session index plus the hostile records of tests/data/hostile (markup, script
+    and phishing links, prompt injections), in a copy of its own with an empty SQLite."""
+    import shutil
+
+    from ingest.job import IngestJob
+
+    data_dir = tmp_path_factory.mktemp("concerta-hostile") / "data"
+    shutil.copytree(
+        indexed_settings.data_dir, data_dir, ignore=shutil.ignore_patterns("concerta.sqlite3*")
+    )
+    settings = indexed_settings.model_copy(update={"data_dir": data_dir})
+    report = IngestJob(settings).run([str(HOSTILE_DIR / "cataleg-hostil.jsonl")])
+    assert (report.added, report.failed) == (6, 0), report.failures
+    return settings
+
+
+@pytest.fixture(scope="session")
+def hostile_service(hostile_settings: Settings) -> Iterator[object]:
+    """A warmed AssistantService on the hostile index (shared: do not close it)."""
+    from assistant.service import AssistantService
+
+    service = AssistantService(hostile_settings)
+    service.warm_up()
+    yield service
+    service.close()

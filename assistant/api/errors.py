@@ -16,17 +16,24 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from assistant.errors import ConcertaError, FilterError, IndexNotReadyError, QueryError
+from assistant.errors import (
+    ConcertaError,
+    FilterError,
+    IndexNotReadyError,
+    NotFoundError,
+    QueryError,
+)
+from assistant.models import FILTER_KEYS
 
 logger = logging.getLogger(__name__)
 
 GENERIC_ERROR = (
-    "S'ha produït un error inesperat. Torna-ho a provar d'aquí a una estona; "
-    "si persisteix, avisa l'equip del Pla XGL."
+    "S'ha produït un error inesperat. Torneu-ho a provar d'aquí a una estona; "
+    "si persisteix, aviseu l'equip del Pla XGL."
 )
 NOT_READY = (
     "L'assistent encara no està preparat: l'índex de documents no s'ha carregat. "
-    "Torna-ho a provar d'aquí a uns minuts."
+    "Torneu-ho a provar d'aquí a uns minuts."
 )
 BAD_JSON = "El cos de la petició no és un JSON vàlid."
 
@@ -47,18 +54,45 @@ FIELD_NAMES: dict[str, tuple[str, str]] = {
     "to": ("la data final (to)", "f"),
 }
 
+# A blank question or query, in the words the front ends use.
+BLANK_MESSAGES = {
+    "question": "Escriviu una pregunta: la pregunta no pot estar buida.",
+    "query": "Escriviu què voleu cercar: la cerca no pot estar buida.",
+}
+# Error bodies quote at most this much of any value the client sent, name at most a few
+# problems, and stay short whatever the request held (a 7 MB list of unknown keys once
+# came back as a 7 MB error).
+EXCERPT_CHARS = 40
+MAX_MESSAGES = 3
+MAX_DETAIL_CHARS = 1000
+
 STATUS_MESSAGES = {
-    404: "No s'ha trobat el que demanes.",
+    404: "No s'ha trobat el que demaneu.",
     405: "Aquest mètode no està permès en aquesta adreça.",
     413: "La petició és massa gran.",
-    415: "El format de la petició no és compatible: envia JSON.",
+    415: "El format de la petició no és compatible: envieu JSON.",
 }
 
 
 def json_error(
     status_code: int, detail: str, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
-    return JSONResponse({"detail": detail}, status_code=status_code, headers=dict(headers or {}))
+    return JSONResponse(
+        {"detail": bounded(detail)}, status_code=status_code, headers=dict(headers or {})
+    )
+
+
+def excerpt(value: object, limit: int = EXCERPT_CHARS) -> str:
+    """A short, one-line quotation of something the client sent."""
+    text = " ".join(str(value).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def bounded(detail: str) -> str:
+    """An error detail cut to MAX_DETAIL_CHARS (at a word, with an ellipsis)."""
+    if len(detail) <= MAX_DETAIL_CHARS:
+        return detail
+    return detail[: MAX_DETAIL_CHARS - 1].rsplit(" ", 1)[0] + "…"
 
 
 class _Field:
@@ -70,6 +104,8 @@ class _Field:
         if parts and parts[0] in ("body", "query", "path"):
             parts = parts[1:]
         self.key = parts[0] if parts else ""
+        # The key inside a mapping, e.g. "area" in ("body", "filters", "area").
+        self.sub = parts[1] if len(parts) > 1 else ""
         self.name, self.gender = FIELD_NAMES.get(self.key, (f"el camp «{self.key}»", "m"))
 
     @property
@@ -92,10 +128,14 @@ def validation_message(error: Mapping[str, Any]) -> str:
         return BAD_JSON
     if not field.key:
         return "El cos de la petició ha de ser un objecte JSON amb els camps esperats."
+    if field.key == "filters" and field.sub:
+        return _filter_message(kind, field.sub)
     if kind == "missing":
         return f"Falta {field.name}."
     if kind == "extra_forbidden":
-        return f"El camp «{loc[-1]}» no s'accepta en aquesta petició."
+        return f"El camp «{excerpt(loc[-1])}» no s'accepta en aquesta petició."
+    if kind in ("string_too_short", "string_pattern_mismatch") and field.key in BLANK_MESSAGES:
+        return BLANK_MESSAGES[field.key]
     if kind == "string_too_long":
         too_long = field.agree("massa llarg", "massa llarga", "massa llargs")
         return (
@@ -121,6 +161,49 @@ def validation_message(error: Mapping[str, Any]) -> str:
     return f"El valor de {field.name} no és vàlid."
 
 
+def unknown_filters_message(keys: Sequence[str]) -> str:
+    """One sentence for every unknown filter key: the first few named, the rest counted."""
+    named = ", ".join(excerpt(key) for key in keys[:MAX_MESSAGES])
+    more = f" i {_thousands(len(keys) - MAX_MESSAGES)} més" if len(keys) > MAX_MESSAGES else ""
+    label = "Filtre desconegut" if len(keys) == 1 else "Filtres desconeguts"
+    return f"{label}: {named}{more}. Els filtres acceptats són: {', '.join(FILTER_KEYS)}."
+
+
+def _filter_message(kind: str, key: str) -> str:
+    if kind == "extra_forbidden":
+        return unknown_filters_message([key])
+    if key == "kind":
+        return "Valor de filtre no vàlid: kind ha de ser recurs, normativa o faq."
+    if key == "tipologia":
+        return "Valor de filtre no vàlid: tipologia ha de ser tècnic, econòmic o material."
+    if key == "obert_a":
+        return "Valor de filtre no vàlid: obert_a ha de ser una data AAAA-MM-DD."
+    if key == "any":
+        return "Valor de filtre no vàlid: any ha de ser un any (un nombre enter)."
+    if kind == "string_too_long":
+        return f"Valor de filtre no vàlid: {excerpt(key)} és massa llarg."
+    return f"Valor de filtre no vàlid: {excerpt(key)}."
+
+
+def _unknown_filter(error: Mapping[str, Any]) -> bool:
+    loc = tuple(error.get("loc", ()))
+    return (
+        error.get("type") == "extra_forbidden" and loc[:2] == ("body", "filters") and len(loc) > 2
+    )
+
+
+def validation_detail(errors: Sequence[Mapping[str, Any]]) -> str:
+    """The Catalan sentences for a request's errors: the first few, and how many more."""
+    unknown = [str(e["loc"][2]) for e in errors if _unknown_filter(e)]
+    messages = [unknown_filters_message(unknown)] if unknown else []
+    messages.extend(validation_message(e) for e in errors if not _unknown_filter(e))
+    messages = list(dict.fromkeys(messages))
+    shown = messages[:MAX_MESSAGES]
+    if len(messages) > MAX_MESSAGES:
+        shown.append(f"(I {_thousands(len(messages) - MAX_MESSAGES)} problemes més.)")
+    return bounded(" ".join(shown) or "La petició no és vàlida.")
+
+
 def _thousands(value: Any) -> str:
     # Catalan groups thousands with a dot: 2.000.
     return f"{value:,}".replace(",", ".") if isinstance(value, int) else str(value)
@@ -128,12 +211,15 @@ def _thousands(value: Any) -> str:
 
 async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)  # registered for this type only
-    messages = list(dict.fromkeys(validation_message(e) for e in exc.errors()))
-    return json_error(422, " ".join(messages) or "La petició no és vàlida.")
+    return json_error(422, validation_detail(exc.errors()))
 
 
 async def _on_query_error(request: Request, exc: Exception) -> JSONResponse:
     return json_error(422, str(exc))
+
+
+async def _on_not_found(request: Request, exc: Exception) -> JSONResponse:
+    return json_error(404, str(exc))
 
 
 async def _on_not_ready(request: Request, exc: Exception) -> JSONResponse:
@@ -146,8 +232,14 @@ async def _on_domain_error(request: Request, exc: Exception) -> JSONResponse:
     return json_error(500, GENERIC_ERROR)
 
 
+# FastAPI's answer to a body it cannot decode at all (not UTF-8): the same as bad JSON.
+_UNPARSABLE_BODY = "There was an error parsing the body"
+
+
 async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and exc.detail == _UNPARSABLE_BODY:
+        return json_error(422, BAD_JSON)
     # Our own routes raise HTTPException with a Catalan detail; Starlette's own
     # (404 for unknown paths, 405) come in English and are replaced.
     detail = (
@@ -172,6 +264,7 @@ class CatalanHTTPException(StarletteHTTPException):
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(NotFoundError, _on_not_found)
     app.add_exception_handler(QueryError, _on_query_error)
     app.add_exception_handler(FilterError, _on_query_error)
     app.add_exception_handler(IndexNotReadyError, _on_not_ready)

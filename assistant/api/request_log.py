@@ -74,14 +74,16 @@ class RequestObserver:
 
 
 def _log_request(scope: Scope, route: str, status: int, seconds: float, request_id: str) -> None:
-    client = scope.get("client")
+    peer = scope.get("client")
+    # The rate limiter's view of the client (a trusted proxy's header), else the peer.
+    client = scope.get("state", {}).get("client_address") or (peer[0] if peer else None)
     fields: dict[str, Any] = {
         "method": scope["method"],
         "route": route,
         "status": status,
         "duration_ms": round(seconds * 1000, 1),
         "request_id": request_id,
-        "client": client[0] if client else None,
+        "client": client,
     }
     log.info(
         "%s %s %d %.1fms id=%s",

@@ -28,12 +28,13 @@ def run_server(
     )
     # One worker: the service holds the model and the local Qdrant, which one process owns.
     # Logging is ours (configure_logging); the RequestObserver writes one line per request,
-    # so uvicorn's own access line would be a second one.
+    # so uvicorn's own access line would be a second one. Proxy headers are read by the
+    # rate limiter, from the proxies in CONCERTA_LIMITS__TRUSTED_PROXIES only.
     uvicorn.run(
         app,
         host=host,
         port=port,
-        proxy_headers=True,
+        proxy_headers=False,
         log_level="info",
         log_config=None,
         access_log=False,

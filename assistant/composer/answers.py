@@ -18,10 +18,15 @@ from assistant.ask.decision import Decision
 from assistant.ask.lexicon import Lexicon, default_lexicon
 from assistant.cards import ResourceCard, card_for, window_for
 from assistant.composer.passages import PassagePicker, first_sentence, sentences
+from assistant.instructions import OMITTED, drop_instructions
+from assistant.links import NO_LINKS, LinkPolicy
 from assistant.models import Hit
 from index_config.analyzer import CatalanAnalyzer
 
 _MD_LINK = re.compile(r"\[([^\]]*)\]\(([^)]*)\)")
+_KEPT_LINK = re.compile(r"\x00(\d+)\x00")
+# Where a dropped sentence was, until the brackets of the source text are made inert.
+_DROPPED = "\x00-\x00"
 
 
 @dataclass
@@ -30,11 +35,30 @@ class Composed:
     cited: list[Hit]
 
 
-def inert(text: object) -> str:
-    """Source text made safe to place in an answer: no links or bold of its own."""
-    value = str(text or "")
-    value = _MD_LINK.sub(lambda m: f"{m.group(1)} ({m.group(2)})", value)
-    return value.replace("**", "").replace("[", "(").replace("]", ")")
+def inert(text: object, links: LinkPolicy = NO_LINKS) -> str:
+    """Source text made safe to place in an answer: no bold of its own, no links but
+    those `links` allows (plain http(s) to an allowlisted host, assistant/links.py; any
+    other link is left as text, "Formulari (https://phish.example/form)"), and no
+    sentence addressed to the assistant or the reader (a planted instruction, see
+    assistant/instructions.py), which becomes "[…]"."""
+    value = drop_instructions(str(text or "").replace("\x00", ""), _DROPPED)
+    kept: list[str] = []
+
+    def link(match: re.Match[str]) -> str:
+        label, url = match.group(1), match.group(2).strip()
+        if not links.allows(url):
+            return f"{label} ({match.group(2)})"
+        label = _plain(label) or url
+        kept.append(f"[{label}]({url})")
+        return f"\x00{len(kept) - 1}\x00"
+
+    value = _plain(_MD_LINK.sub(link, value)).replace(_DROPPED, OMITTED)
+    return _KEPT_LINK.sub(lambda m: kept[int(m.group(1))], value)
+
+
+def _plain(text: str) -> str:
+    """No Markdown of its own: bold markers dropped, brackets made parentheses."""
+    return text.replace("**", "").replace("[", "(").replace("]", ")")
 
 
 def _clean(value: object) -> str:
@@ -61,12 +85,14 @@ def _contact_line(card: ResourceCard) -> str:
     return ", ".join(parts)
 
 
-def resource_card(hit: Hit, n: int, today: dt.date, lead: str | None = None) -> str:
+def resource_card(
+    hit: Hit, n: int, today: dt.date, lead: str | None = None, links: LinkPolicy = NO_LINKS
+) -> str:
     """The facts an official needs about one resource, as a bold title and bullet lines."""
     card = card_for(hit, today)
     lines = [f"**{_clean(hit.title)}** (codi {hit.codi}) [{n}]"]
     if lead:
-        lines.append(inert(lead))
+        lines.append(inert(lead, links))
     kind = f"{_clean(card.tipologia).capitalize()} · {_clean(card.classe)}"
     lines.append(f"- Tipus: {kind} · {_clean(card.area)}")
     who = ", ".join(_clean(w) for w in card.destinataris)
@@ -118,9 +144,13 @@ class AnswerComposer:
         contact: str,
         idf: Callable[[str], float] | None = None,
         lexicon: Lexicon | None = None,
+        links: Callable[[], LinkPolicy] | None = None,
     ) -> None:
+        """`links`: the policy for links quoted from sources (assistant/links.py); none
+        by default, so every link copied from a source is text."""
         self.analyzer = analyzer
         self.contact = contact
+        self._links = links or (lambda: NO_LINKS)
         self.lexicon = lexicon or default_lexicon()
         # Rare words decide which sentence answers; "PGI" or "línia" appear everywhere.
         self.passages = PassagePicker(analyzer, idf, self.lexicon)
@@ -150,13 +180,14 @@ class AnswerComposer:
         if notes:
             intro = intro[:-1] + f" ({'; '.join(notes)}):"
         blocks = [intro]
+        links = self._links()
         for n, hit in enumerate(hits, start=1):
             text = resource_text(hit)
             lead = first_sentence(str(hit.metadata.get("descripcio") or hit.snippet))
-            card = resource_card(hit, n, today, lead)
+            card = resource_card(hit, n, today, lead, links)
             stated = self._asked_fact(analysis, hit, text, lead)
             if stated:
-                card += f"\n- Sobre el que demaneu, la fitxa diu: «{inert(stated)}»"
+                card += f"\n- Sobre el que demaneu, la fitxa diu: «{inert(stated, links)}»"
             blocks.append(card)
         cited = list(hits)
         for hit in extra:
@@ -166,7 +197,7 @@ class AnswerComposer:
             text = str(hit.metadata.get("text") or hit.snippet)
             passage = self.passages.best(analysis.terms, text, analysis.facets, max_chars=360)
             line = f"Sobre la tramitació, vegeu també «{_clean(label)}» ({_clean(doc_title)}) [{n}]"
-            blocks.append(f"{line}:\n«{inert(passage)}»" if passage else f"{line}.")
+            blocks.append(f"{line}:\n«{inert(passage, links)}»" if passage else f"{line}.")
             cited.append(hit)
         blocks.append(
             "Les sol·licituds es presenten pel Portal de tràmits dels ens locals (PMT); "
@@ -197,6 +228,7 @@ class AnswerComposer:
     ) -> Composed:
         """Quote the passage of each article or FAQ entry that answers the question."""
         blocks = []
+        links = self._links()
         for n, hit in enumerate(hits, start=1):
             text = str(hit.metadata.get("text") or hit.snippet)
             if hit.kind == "faq" and len(text) <= 700:
@@ -217,7 +249,7 @@ class AnswerComposer:
                 head = f"Segons «{title}» ({doc_title}) [{n}]:"
             else:
                 head = f"Segons el document «{doc_title}» [{n}]:"
-            quoted = f"«{inert(passage)}»"
+            quoted = f"«{inert(passage, links)}»"
             if n == 1:
                 blocks.append(f"{head}\n{quoted}")
             else:
@@ -285,12 +317,12 @@ class AnswerComposer:
         text = resource_text(hit)
         stated = self.passages.stating(analysis.terms, text, analysis.facets)
         if stated:
-            return f"«{inert(stated)}»"
+            return f"«{inert(stated, self._links())}»"
         if analysis.informative and not strict:
             best = self.passages.best(analysis.terms, text, max_chars=320)
             terms = self.passages.weighted_terms(analysis.terms)
             if best and self.passages.score(terms, best, set()) > 0:
-                return f"«{inert(best)}»"
+                return f"«{inert(best, self._links())}»"
         return None
 
     def follow_up(

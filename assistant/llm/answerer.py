@@ -18,6 +18,7 @@ from haystack.dataclasses import StreamingChunk
 from haystack.utils import Secret
 
 from assistant.errors import ConcertaError
+from assistant.links import LinkPolicy
 from assistant.llm.check import check_answer, is_refusal
 from assistant.llm.prompt import build_messages
 from assistant.models import Hit
@@ -213,9 +214,10 @@ class LLMAnswerer:
         if not produced:
             raise LLMError("the LLM returned an empty answer")
 
-    def check(self, text: str, sources: list[Hit]) -> list[str]:
-        """Problems found in an answer (empty list: OK), in English for the logs."""
-        problems = check_answer(_THINK_BLOCK.sub("", text), sources)
+    def check(self, text: str, sources: list[Hit], links: LinkPolicy | None = None) -> list[str]:
+        """Problems found in an answer (empty list: OK), in English for the logs.
+        `links`: the hosts its links may go to (the service passes its allowlist)."""
+        problems = check_answer(_THINK_BLOCK.sub("", text), sources, links)
         # The service uses neither a refusal nor an answer with problems (refusal first).
         if is_refusal(text):
             self.counters.add("refusal")

@@ -2,8 +2,12 @@
 
 Cheap and deterministic: citation markers must point at real sources, a non-refusal must
 cite something, and every code, amount, date, form, phone, e-mail and link in the answer
-must also be in the cited sources. Problems are English sentences for the logs; the
-service falls back to the composer when there is any.
+must also be in the cited sources. Links must also go to an allowlisted host (a source
+may carry a phishing link), and sentences of source text phrased as instructions to the
+assistant or the reader (prompt injection, assistant/instructions.py) support nothing:
+an answer that repeats one, restates one or takes a fact from one is rejected. Problems
+are English sentences for the logs; the service falls back to the composer when there is
+any.
 """
 
 from __future__ import annotations
@@ -12,6 +16,13 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
+from assistant.instructions import (
+    instruction_marker,
+    restates,
+    sentences,
+    split_instructions,
+)
+from assistant.links import LinkPolicy
 from assistant.llm.facts import Fact, extract_facts
 from assistant.llm.prompt import REFUSAL, format_value
 from assistant.models import Hit
@@ -78,8 +89,16 @@ def _supported(fact: Fact, facts: set[Fact], plain_text: str) -> bool:
     return False
 
 
-def check_answer(text: str, sources: Sequence[Hit]) -> list[str]:
-    """Problems found in an LLM answer (empty list: the answer may be shown)."""
+def _quote(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def check_answer(text: str, sources: Sequence[Hit], links: LinkPolicy | None = None) -> list[str]:
+    """Problems found in an LLM answer (empty list: the answer may be shown).
+
+    `links`: the hosts links may go to (assistant/links.py); None checks only that each
+    link is in a source."""
     if not text.strip():
         return ["the answer is empty"]
     if is_refusal(text):
@@ -93,24 +112,51 @@ def check_answer(text: str, sources: Sequence[Hit]) -> list[str]:
     if not cited:
         problems.append("the answer cites no source")
 
+    # What each source states, apart from its sentences addressed to the assistant or
+    # the reader: those are data to ignore, never support for an answer.
+    split = [split_instructions(source_haystack(hit)) for hit in sources]
+    instructions = [
+        (n, sentence) for n, part in enumerate(split, 1) for sentence in part.instructions
+    ]
     # Facts must come from the sources the answer cites; with no valid citation (already
     # a problem) they are compared with all sources so the log names what is invented.
-    cited_hits = [sources[n - 1] for n in valid] or list(sources)
-    cited_text = "\n".join(source_haystack(hit) for hit in cited_hits)
+    cited_numbers = valid or list(range(1, len(sources) + 1))
+    cited_hits = [sources[n - 1] for n in cited_numbers]
+    cited_text = "\n".join(split[n - 1].facts for n in cited_numbers)
     cited_facts = set(extract_facts(cited_text))
     cited_facts.update(Fact("code", hit.codi, hit.codi) for hit in cited_hits if hit.codi)
-    all_text = "\n".join(source_haystack(hit) for hit in sources)
+    all_text = "\n".join(part.facts for part in split)
     all_facts = set(extract_facts(all_text))
     all_facts.update(Fact("code", hit.codi, hit.codi) for hit in sources if hit.codi)
+    told_text = "\n".join(sentence for _, sentence in instructions)
+    told_facts = set(extract_facts(told_text))
 
+    answer = _CITATION.sub(" ", text)
     seen: set[tuple[str, str]] = set()
-    for fact in extract_facts(_CITATION.sub(" ", text)):
+    for fact in extract_facts(answer):
+        if fact.kind == "link" and links is not None and not links.allows(fact.shown):
+            problems.append(f"link '{_quote(fact.shown)}' is not to an allowed host")
+            seen.add((fact.kind, fact.key))
+            continue
         if (fact.kind, fact.key) in seen or _supported(fact, cited_facts, cited_text):
             continue
         seen.add((fact.kind, fact.key))
         name = _KIND_NAMES[fact.kind]
         if _supported(fact, all_facts, all_text):
             problems.append(f"{name} '{fact.shown}' is only in sources the answer does not cite")
+        elif _supported(fact, told_facts, told_text):
+            problems.append(f"{name} '{fact.shown}' is only in an instruction inside a source")
         else:
             problems.append(f"{name} '{fact.shown}' is not in any source")
+
+    # Named by marker and source number only: answer text may echo the question, which
+    # is personal data and stays out of the logs.
+    for sentence in sentences(answer):
+        marker = instruction_marker(sentence)
+        if marker is not None:
+            problems.append(f"the answer is phrased as an instruction ('{marker}')")
+            continue
+        followed = next((n for n, told in instructions if restates(sentence, told)), None)
+        if followed is not None:
+            problems.append(f"the answer restates an instruction in source [{followed}]")
     return problems

@@ -13,6 +13,7 @@ import json
 import logging
 import sqlite3
 import threading
+from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -35,8 +36,12 @@ class SearchLog:
     """Appends one row per search. Thread-safe; a failure to write is logged, never
     raised: a search must not fail because its record could not be kept."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(
+        self, path: Path, clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+    ) -> None:
+        """`clock` gives the current time (tests pass a fake one)."""
         self.path = path
+        self._clock = clock
         self._ready = False
         self._lock = threading.Lock()
 
@@ -45,7 +50,7 @@ class SearchLog:
             # The conversation store creates the file when the service warms up; a
             # process without one (a test double, a read-only front end) keeps no log.
             return
-        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        now = _stamp(self._clock())
         found = result_count > 0
         row = (
             now,
@@ -63,12 +68,32 @@ class SearchLog:
         except sqlite3.Error as exc:
             log.warning("could not record a search: %s", exc)
 
+    def purge(self, before: dt.datetime, max_rows: int) -> int:
+        """Delete records older than `before`, then the oldest beyond `max_rows`; returns
+        how many were deleted (retention, assistant/retention.py)."""
+        if not self.path.exists():
+            return 0
+        with self._lock, closing(self._connect()) as db:
+            deleted = db.execute(
+                "DELETE FROM searches WHERE created_at < ?", (_stamp(before),)
+            ).rowcount
+            deleted += db.execute(
+                "DELETE FROM searches WHERE id IN (SELECT id FROM searches ORDER BY id DESC "
+                "LIMIT -1 OFFSET ?)",
+                (max_rows,),
+            ).rowcount
+        return int(deleted)
+
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(str(self.path), timeout=5, isolation_level=None)
         if not self._ready:
             db.executescript(SCHEMA)
             self._ready = True
         return db
+
+
+def _stamp(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).isoformat(timespec="seconds")
 
 
 def _set(filters: dict[str, Any]) -> dict[str, Any]:

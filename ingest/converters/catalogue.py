@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from typing import Any, Literal
 
 from haystack import Document
@@ -166,8 +167,20 @@ class CatalogueRecordConverter:
     def convert(
         self, data: bytes, source: str
     ) -> tuple[list[tuple[Document, str]], list[RecordError]]:
+        documents, _, errors = self.convert_changed(data, source)
+        return documents, errors
+
+    def convert_changed(
+        self, data: bytes, source: str, unchanged: Callable[[str, str], bool] | None = None
+    ) -> tuple[list[tuple[Document, str]], list[tuple[str, str]], list[RecordError]]:
+        """Like convert, but a record for which `unchanged(doc_id, record_hash)` holds is
+        only recognised, not validated nor rendered again: it was, when it was indexed,
+        and its hash says it has not changed. Returns (documents, recognised (doc_id,
+        record_hash) pairs, errors). An unchanged re-ingest of 100,000 resources then costs
+        parsing and hashing, not rendering."""
         text = decode_text(data)
         documents: list[tuple[Document, str]] = []
+        recognised: list[tuple[str, str]] = []
         errors: list[RecordError] = []
         seen: set[str] = set()
         for number, line in enumerate(text.splitlines(), start=1):
@@ -177,6 +190,14 @@ class CatalogueRecordConverter:
                 raw = json.loads(line)
                 if not isinstance(raw, dict):
                     raise RecordError(number, "not a JSON object")
+                if unchanged is not None:
+                    codi = raw.get("codi")
+                    codi = str(codi) if isinstance(codi, int | str) else ""
+                    record_hash = _record_hash(raw)
+                    if codi not in seen and unchanged(f"recurs:{codi}", record_hash):
+                        seen.add(codi)
+                        recognised.append((f"recurs:{codi}", record_hash))
+                        continue
                 record = CatalogueRecord.model_validate(raw)
             except json.JSONDecodeError as exc:
                 errors.append(RecordError(number, f"invalid JSON ({exc.msg})"))
@@ -208,9 +229,14 @@ class CatalogueRecordConverter:
                 "pieces": 1,
                 **record_metadata(record),
             }
-            canonical = json.dumps(raw, sort_keys=True, ensure_ascii=False).encode("utf-8")
             doc = Document(id=f"{doc_id}#0", content=render_content(record), meta=meta)
-            documents.append((doc, content_hash(canonical)))
-        if not documents and not errors:
+            documents.append((doc, _record_hash(raw)))
+        if not documents and not recognised and not errors:
             raise ConversionError("catalogue file has no records")
-        return documents, errors
+        return documents, recognised, errors
+
+
+def _record_hash(raw: dict[str, Any]) -> str:
+    """The hash of a record's fields, whatever their order in the line."""
+    canonical = json.dumps(raw, sort_keys=True, ensure_ascii=False).encode("utf-8")
+    return content_hash(canonical)

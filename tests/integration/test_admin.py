@@ -101,7 +101,7 @@ def test_without_a_token_the_operator_routes_do_not_exist(
             for headers in ({}, AUTH):
                 response = client.get(route, headers=headers)
                 assert response.status_code == 404, route
-                assert response.json() == {"detail": "No s'ha trobat el que demanes."}
+                assert response.json() == {"detail": "No s'ha trobat el que demaneu."}
         assert client.get("/metrics").status_code == 200  # not an operator route by default
     service.conversations.close()
 

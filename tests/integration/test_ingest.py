@@ -25,8 +25,11 @@ from typer.testing import CliRunner
 from assistant.cli import app
 from assistant.retrieval.searcher import Searcher
 from index_config import Settings
+from index_config.analyzer import CatalanAnalyzer
+from index_config.documents_index import DocumentIndex
 from index_config.settings import PROJECT_DIR
-from index_config.store import IndexVersions
+from index_config.term_stats import TermStatistics
+from index_config.versions import index_versions
 from ingest.job import IngestJob, IngestLockedError, IngestReport, ingest_lock
 from tests.conftest import SAMPLE_DIR, make_settings
 
@@ -71,22 +74,21 @@ def counts(report: IngestReport) -> tuple[int, int, int, int, int]:
 
 
 def indexed(settings: Settings) -> dict[str, list[dict[str, object]]]:
-    """doc_id -> chunk metadata of the published version (read directly from Qdrant)."""
-    versions = IndexVersions(settings)
+    """doc_id -> chunk metadata of the published version (read directly from Qdrant Edge)."""
+    versions = index_versions(settings)
     current = versions.current()
     assert current is not None
-    manifest = versions.manifest(current)
-    assert manifest is not None
-    store = versions.open_store(current, manifest.embedding_dim)
+    opened = versions.open(current)
     try:
         out: dict[str, list[dict[str, object]]] = {}
-        for chunk in store.filter_documents():
+        for chunk in sorted(opened.store.filter_documents(), key=lambda d: d.id):
             out.setdefault(str(chunk.meta["doc_id"]), []).append(
                 {**chunk.meta, "id": chunk.id, "content": chunk.content}
             )
+        assert opened.count == sum(len(chunks) for chunks in out.values())
         return out
     finally:
-        store.close()
+        opened.close()
 
 
 def pointer(settings: Settings) -> str:
@@ -268,7 +270,13 @@ def test_second_ingest_fails_fast_while_one_holds_the_lock(
 
 @pytest.fixture
 def child_env(settings: Settings) -> Iterator[dict[str, str]]:
-    env = {**os.environ, "CONCERTA_DATA_DIR": str(settings.data_dir), "HF_HUB_OFFLINE": "1"}
+    env = {
+        **os.environ,
+        "CONCERTA_DATA_DIR": str(settings.data_dir),
+        "HF_HUB_OFFLINE": "1",
+        # The run must spend seconds embedding: no vectors from earlier runs.
+        "CONCERTA_EMBEDDING_CACHE": "false",
+    }
     yield env
 
 
@@ -334,69 +342,6 @@ def test_kill_9_mid_run_leaves_the_published_index_intact(
     assert pointer(settings) != published
     assert not any(p.name.endswith(".tmp") for p in versions_dir.iterdir())
     assert len([d for d in indexed(settings) if d.startswith("recurs:")]) == 144
-
-
-# Index versions (file system only) ------------------------------------------------------------
-def test_index_versions_publish_copy_discard_and_prune(settings: Settings) -> None:
-    versions = IndexVersions(settings)
-    assert versions.current() is None and versions.pointer_token() is None
-
-    first = versions.new_version(None)
-    assert first.endswith(".tmp") and versions.version_dir(first).is_dir()
-    assert versions.current() is None  # a working copy is never served
-    (versions.version_dir(first) / "data").write_text("v1", "utf-8")
-    published = versions.publish(first)
-    assert versions.current() == published == first.removesuffix(".tmp")
-    assert pointer(settings) == published
-    token = versions.pointer_token()
-
-    # A working copy starts as a copy of the served version (without Qdrant's lock file).
-    (versions.version_dir(published) / ".lock").write_text("", "utf-8")
-    second = versions.new_version(published)
-    assert (versions.version_dir(second) / "data").read_text("utf-8") == "v1"
-    assert not (versions.version_dir(second) / ".lock").exists()
-    versions.discard(second)
-    assert not versions.version_dir(second).exists()
-    assert versions.current() == published and versions.pointer_token() == token
-
-    # Leftovers of interrupted runs and old versions go; the served one stays.
-    leftover = versions.new_version(published)
-    newer = [versions.publish(versions.new_version(None)) for _ in range(3)]
-    versions.prune(keep=2)
-    remaining = sorted(p.name for p in (settings.qdrant_dir / "versions").iterdir())
-    assert leftover not in remaining
-    assert versions.current() == newer[-1] and newer[-1] in remaining
-    assert set(remaining) <= set(newer) and len(remaining) <= 3
-
-
-def test_prune_keeps_the_two_most_recent_versions(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import datetime as dt
-    import types
-
-    from index_config import store
-
-    # Three runs published within the same second, whose random suffixes happen to
-    # sort in reverse order of creation.
-    frozen = dt.datetime(2022, 3, 15, 10, 0, 0, tzinfo=dt.UTC)
-    fake_dt = types.SimpleNamespace(
-        UTC=dt.UTC, datetime=types.SimpleNamespace(now=lambda tz=None: frozen)
-    )
-    suffixes = iter(["c" * 32, "b" * 32, "a" * 32])
-    monkeypatch.setattr(store, "dt", fake_dt)
-    monkeypatch.setattr(store.uuid, "uuid4", lambda: types.SimpleNamespace(hex=next(suffixes)))
-    versions = IndexVersions(settings)
-    published = [versions.publish(versions.new_version(None)) for _ in range(3)]
-    versions.prune(keep=2)
-    remaining = {p.name for p in (settings.qdrant_dir / "versions").iterdir()}
-    assert remaining == set(published[-2:])
-
-
-def test_pointer_to_a_missing_version_means_no_index(settings: Settings) -> None:
-    settings.qdrant_dir.mkdir(parents=True)
-    (settings.qdrant_dir / "CURRENT").write_text("v-gone\n", "utf-8")
-    assert IndexVersions(settings).current() is None
 
 
 def test_overlapping_sources_are_not_a_failure(settings: Settings, corpus: Path) -> None:
@@ -474,3 +419,56 @@ def test_a_running_searcher_follows_a_new_version(settings: Settings, corpus: Pa
         assert after.version != before.version and after.count == before.count + 1
     finally:
         searcher.close()
+
+
+# Versions built from the served one ---------------------------------------------------------
+def ranking(settings: Settings, queries: list[str]) -> list[list[tuple[str, float]]]:
+    searcher = Searcher(settings)
+    try:
+        searcher.warm_up()
+        return [[(h.id, round(h.score, 4)) for h in searcher.search(q, top_k=8)] for q in queries]
+    finally:
+        searcher.close()
+
+
+def test_updates_reuse_an_older_version_and_rank_as_a_fresh_build(
+    settings: Settings, corpus: Path, tmp_path: Path
+) -> None:
+    catalogue = corpus / "cataleg-mini.jsonl"
+    builds = [ingest(settings, corpus)]
+    rewrite_record(catalogue, "22133", nom="Ajuts per a xarxes wifi a les places")
+    builds.append(ingest(settings, corpus))
+    rewrite_record(catalogue, "22426", nom="Control de la legionel·la a les dutxes municipals")
+    (corpus / "nova.md").write_text("# Nota nova\n\nCamins rurals i ponts.\n", "utf-8")
+    builds.append(ingest(settings, corpus))
+    # The first update copies the served version (nothing older exists); the next one
+    # reuses the first version, writing only what differs from the served one (the
+    # resource renamed by the previous run), then its own changes.
+    assert [b.build for b in builds] == ["empty", "copied", "recycled"]
+    assert builds[2].caught_up == 1
+    assert counts(builds[2]) == (1, 1, 5, 0, 0)
+    remaining = sorted(p.name for p in (settings.qdrant_dir / "versions").iterdir())
+    assert remaining == sorted([str(builds[1].version), str(builds[2].version)])
+
+    fresh = make_settings(tmp_path / "fresh")
+    assert counts(ingest(fresh, corpus)) == (7, 0, 0, 0, 0)
+    assert indexed(settings) == indexed(fresh)
+    queries = ["xarxes wifi a les places", "legionel·la a les dutxes", "camins rurals", "termini"]
+    assert ranking(settings, queries) == ranking(fresh, queries)
+
+    # Term statistics were updated, not recounted, and equal a count over every chunk.
+    versions = index_versions(settings)
+    opened = versions.open(str(versions.current()))
+    try:
+        recount = TermStatistics(
+            CatalanAnalyzer(settings.analyzer), opened.store.filter_documents()
+        )
+        assert opened.term_stats == recount and recount.n == opened.count
+        # So was the document index saved with the version: it equals the payloads.
+        saved, read_back = (
+            {k: (d.doc_hash, d.source_path, sorted(d.chunks)) for k, d in index.items()}
+            for index in (versions.document_index(opened), DocumentIndex.from_store(opened.store))
+        )
+        assert saved == read_back and len(saved) == 7
+    finally:
+        opened.close()

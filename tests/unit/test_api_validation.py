@@ -138,7 +138,7 @@ def test_search_passes_body_to_service(client: TestClient, double: ServiceDouble
 def test_blank_question_is_rejected_in_catalan(client: TestClient, question: str) -> None:
     response = client.post("/api/ask", json={"question": question})
     assert response.status_code == 422
-    assert detail(response) == "Escriu una pregunta: la pregunta no pot estar buida."
+    assert detail(response) == "Escriviu una pregunta: la pregunta no pot estar buida."
 
 
 def test_ten_thousand_character_question_is_rejected(
@@ -302,7 +302,7 @@ def test_resources_open_and_reset(client: TestClient, double: ServiceDouble) -> 
 def test_unknown_path_is_catalan_404(client: TestClient) -> None:
     response = client.get("/api/no-existeix")
     assert response.status_code == 404
-    assert detail(response) == "No s'ha trobat el que demanes."
+    assert detail(response) == "No s'ha trobat el que demaneu."
 
 
 def test_pages_are_served(client: TestClient) -> None:

@@ -10,9 +10,9 @@ import pytest
 from assistant.errors import IndexNotReadyError, QueryError
 from bots.telegram.backend import (
     AssistantBackend,
-    BackendBusyError,
     BackendUnavailableError,
     HttpBackend,
+    RateLimitedError,
 )
 
 HIT = {
@@ -142,7 +142,7 @@ async def test_a_rate_limited_request_carries_the_servers_words() -> None:
         return httpx.Response(429, json={"detail": detail}, headers={"Retry-After": "30"})
 
     backend = HttpBackend("http://concerta.test", transport=httpx.MockTransport(busy))
-    with pytest.raises(BackendBusyError, match="30 segons"):
+    with pytest.raises(RateLimitedError, match="30 segons"):
         await backend.ask("Hi ha ajuts?", None)
     await backend.aclose()
 

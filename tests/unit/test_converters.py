@@ -449,3 +449,32 @@ def test_the_same_bytes_give_the_same_document_hash(tmp_path: Path) -> None:
     other_fp = convert_item(SourceItem(str(copy), copy.name, ".md"), 220, 40, "fp2")[0][0]
     assert first.content_hash == second.content_hash != other_fp.content_hash
     assert first.doc_id == second.doc_id == "doc:guia-justificacio"
+
+
+def test_documents_indexed_unchanged_are_recognised_not_converted_again(tmp_path: Path) -> None:
+    catalogue = tmp_path / "cataleg.jsonl"
+    catalogue.write_text((MINI / "cataleg-mini.jsonl").read_text("utf-8"), "utf-8")
+    guide = MINI / "guia-justificacio.md"
+    items = [
+        SourceItem(str(catalogue), catalogue.name, ".jsonl"),
+        SourceItem(str(guide), guide.name, ".md"),
+    ]
+    first = [d for item in items for d in convert_item(item, 220, 40, "fp")[0]]
+    indexed = {(d.doc_id, d.content_hash) for d in first}
+    # One record changes; a line repeating a record is still a duplicate.
+    lines = catalogue.read_text("utf-8").splitlines()
+    changed = lines[1].replace("xarxes wifi", "xarxes sense fil")
+    assert changed != lines[1]
+    catalogue.write_text("\n".join([lines[0], changed, lines[2], lines[0]]) + "\n", "utf-8")
+    again, failures = convert_item(items[0], 220, 40, "fp", indexed)
+    by_id = {d.doc_id: d for d in again}
+    assert by_id["recurs:22101"].chunks == [] and by_id["recurs:22426"].chunks == []
+    assert (by_id["recurs:22101"].doc_id, by_id["recurs:22101"].content_hash) in indexed
+    assert len(by_id["recurs:22133"].chunks) == 1
+    assert "xarxes sense fil" in str(by_id["recurs:22133"].chunks[0].content)
+    assert [f.reason for f in failures] == ["duplicate codi 22101"]
+    (doc,), _ = convert_item(items[1], 220, 40, "fp", indexed)
+    assert doc.chunks == [] and (doc.doc_id, doc.content_hash) in indexed
+    # Another pipeline fingerprint: every document is converted again.
+    docs, _ = convert_item(items[1], 220, 40, "fp2", indexed)
+    assert docs[0].chunks

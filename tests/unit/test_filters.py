@@ -126,6 +126,71 @@ def test_max_fusion_ignores_negative_scores() -> None:
     assert {d.meta["unit_id"]: d.score for d in fused} == {"b": 1.0, "a": 0.0}
 
 
+# Translation for the engines -----------------------------------------------------------------
+def test_client_filters_say_what_the_haystack_filters_say() -> None:
+    from qdrant_client.http import models
+
+    from index_config.points import point_id
+    from index_config.qdrant_filters import ClientFilterBuilder, translate
+
+    parsed = Filters.parse({"destinataris": "Consells comarcals", "obert_a": "2022-03-15"})
+    assert translate(to_haystack(parsed), ClientFilterBuilder()) == models.Filter(
+        must=[
+            models.FieldCondition(
+                key="meta.destinataris", match=models.MatchValue(value="Consells comarcals")
+            ),
+            models.FieldCondition(key="meta.termini_inici_num", range=models.Range(lte=20220315)),
+            models.FieldCondition(key="meta.termini_fi_num", range=models.Range(gte=20220315)),
+        ]
+    )
+    nested = {
+        "operator": "OR",
+        "conditions": [
+            {"field": "meta.codi", "operator": "in", "value": ["22133", "22426"]},
+            {
+                "operator": "NOT",
+                "conditions": [{"field": "id", "operator": "==", "value": "recurs:22101#0"}],
+            },
+        ],
+    }
+    assert translate(nested, ClientFilterBuilder()) == models.Filter(
+        should=[
+            models.FieldCondition(key="meta.codi", match=models.MatchAny(any=["22133", "22426"])),
+            models.Filter(must_not=[models.HasIdCondition(has_id=[point_id("recurs:22101#0")])]),
+        ]
+    )
+    assert translate(None, ClientFilterBuilder()) is None
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"field": "meta.any"},
+        {"field": "meta.any", "operator": ">", "value": "2022"},
+        {"field": "meta.kind", "operator": "in", "value": "recurs"},
+        {"operator": "XOR", "conditions": []},
+        {"field": "meta.kind", "operator": "~=", "value": "x"},
+    ],
+)
+def test_filters_the_engines_cannot_express_are_store_errors(bad: dict[str, object]) -> None:
+    from index_config.qdrant_filters import ClientFilterBuilder, EdgeFilterBuilder, translate
+    from index_config.store_errors import StoreError
+
+    for builder in (ClientFilterBuilder(), EdgeFilterBuilder()):
+        with pytest.raises(StoreError):
+            translate(bad, builder)
+
+
+def test_point_ids_are_stable_uuids_of_the_chunk_ids() -> None:
+    import uuid
+
+    from index_config.points import point_id
+
+    first = point_id("recurs:22133#0")
+    assert uuid.UUID(first).version == 5
+    assert first == point_id("recurs:22133#0") != point_id("recurs:22133#1")
+
+
 def test_dbsf_fusion_spreads_crowded_cosines() -> None:
     """Cosines crowded in a narrow band (as multilingual-e5's are) still separate: each
     list is mapped from mean - 3 sd .. mean + 3 sd, so the dense side can outvote a small

@@ -61,9 +61,12 @@ class Seeded:
     def rate(
         self, cid: str, mid: str | None, rating: int, at: str, comment: str | None = None
     ) -> None:
+        # As the store keeps them: one rating per answer, the last one sent.
         self.db.execute(
             "INSERT INTO feedback (conversation_id, message_id, rating, comment, created_at) "
-            "VALUES (?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (conversation_id, COALESCE(message_id, '')) "
+            "DO UPDATE SET rating = excluded.rating, comment = excluded.comment, "
+            "created_at = excluded.created_at",
             (cid, mid, rating, comment, at),
         )
 
@@ -133,7 +136,7 @@ def test_feedback_of_the_period_with_the_rated_question(
     builder: ReportBuilder, period: Period
 ) -> None:
     feedback = builder.build(period).feedback
-    assert (feedback.up, feedback.down) == (2, 2)
+    assert (feedback.up, feedback.down) == (1, 2)  # t4's thumbs up was replaced by its down
     listed = [(f.rating, f.question, f.comment) for f in feedback.items]
     assert listed == [
         (-1, "Camins del 2025?", None),

@@ -34,7 +34,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AssistantServi
         data_dir=data_dir / "data",
         sources=[str(corpus)],
         embedding_model="mock",
-        retrieval={"default": {"dense": 0.0, "sparse": 1.0}},  # type: ignore[arg-type]
+        retrieval={"fusion": "weighted", "default": {"dense": 0.0, "sparse": 1.0}},  # type: ignore[arg-type]
     )
     settings.ask.decision = DecisionWeights(bias=-3.0, weights={"coverage": 8.0}, threshold=0.5)
     report = IngestJob(settings, dense_embedder=MockDocumentEmbedder(dimension=DIM)).run(

@@ -7,20 +7,26 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import FileResponse
+from pydantic import BeforeValidator
 
 from assistant.api.deps import ServiceDep
 from assistant.api.operators import Operator, OperatorPage
 from assistant.api.routes.pages import STATIC_DIR
+from assistant.api.schemas import error_responses, iso_date
 from assistant.reporting import Report, ReportBuilder
 from assistant.reporting.csv_export import questions_csv
 
 router = APIRouter(tags=["operadors"])
 
 FromDay = Annotated[
-    dt.date | None, Query(alias="from", description="Primer dia, AAAA-MM-DD (inclòs).")
+    dt.date | None,
+    BeforeValidator(iso_date),
+    Query(alias="from", description="Primer dia, AAAA-MM-DD (inclòs)."),
 ]
 ToDay = Annotated[
-    dt.date | None, Query(alias="to", description="Darrer dia, AAAA-MM-DD (inclòs; avui).")
+    dt.date | None,
+    BeforeValidator(iso_date),
+    Query(alias="to", description="Darrer dia, AAAA-MM-DD (inclòs; avui)."),
 ]
 _NO_STORE = {"Cache-Control": "no-store"}
 
@@ -29,7 +35,7 @@ _NO_STORE = {"Cache-Control": "no-store"}
     "/api/admin/report",
     response_model=Report,
     dependencies=[Operator],
-    responses={401: {}, 404: {}, 422: {}},
+    responses=error_responses(401, 404, 422),
 )
 def report(
     service: ServiceDep, response: Response, start: FromDay = None, end: ToDay = None
@@ -45,7 +51,7 @@ def report(
     "/api/admin/report.csv",
     dependencies=[Operator],
     response_class=Response,
-    responses={200: {"content": {"text/csv": {}}}, 401: {}, 404: {}, 422: {}},
+    responses={200: {"content": {"text/csv": {}}}, **error_responses(401, 404, 422)},
 )
 def report_csv(service: ServiceDep, start: FromDay = None, end: ToDay = None) -> Response:
     """Les preguntes del període, una per fila, amb la capçalera primer."""

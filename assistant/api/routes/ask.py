@@ -12,7 +12,7 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from assistant.api.deps import ServiceDep
 from assistant.api.errors import GENERIC_ERROR, NOT_READY
-from assistant.api.schemas import AskRequest
+from assistant.api.schemas import AskRequest, error_responses
 from assistant.errors import ConcertaError, IndexNotReadyError
 from assistant.models import Answer, Filters, StreamEvent
 
@@ -21,14 +21,21 @@ logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/api", tags=["preguntes"])
 
 
-@router.post("/ask", response_model=Answer)
+ERRORS = error_responses(413, 422, 429, 503)
+
+
+@router.post("/ask", response_model=Answer, responses=ERRORS)
 def ask(body: AskRequest, service: ServiceDep) -> Answer:
-    """The whole answer at once (a follow-up when conversation_id names an earlier one)."""
-    Filters.parse(body.filters)
+    """The whole answer at once (a follow-up when conversation_id names an earlier one).
+
+    The answer's `conversation_id` is the one to send with the next question: a new one
+    when the request named none, or one this server did not issue."""
+    filters = body.filters.as_dict()
+    Filters.parse(filters)
     return service.ask(
         body.question,
         conversation_id=body.conversation_id,
-        filters=body.filters,
+        filters=filters,
         focus=body.focus,
     )
 
@@ -39,18 +46,23 @@ def opened_stream(body: AskRequest, service: ServiceDep) -> Iterator[StreamEvent
     Once the first SSE bytes are sent the status is 200 for good; errors after that
     travel as an `error` event. Runs in the thread pool (a sync dependency).
     """
-    Filters.parse(body.filters)
+    filters = body.filters.as_dict()
+    Filters.parse(filters)
     events = service.ask_stream(
         body.question,
         conversation_id=body.conversation_id,
-        filters=body.filters,
+        filters=filters,
         focus=body.focus,
     )
     first = next(events, None)
     return itertools.chain([first] if first is not None else [], events)
 
 
-@router.post("/ask/stream", response_class=EventSourceResponse)
+@router.post(
+    "/ask/stream",
+    response_class=EventSourceResponse,
+    responses=error_responses(413, 422, 429, 503, streaming=True),
+)
 def ask_stream(
     events: Annotated[Iterator[StreamEvent], Depends(opened_stream)],
 ) -> Iterator[ServerSentEvent]:

@@ -7,11 +7,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
+from pydantic import BeforeValidator, StringConstraints
 
 from assistant.api.deps import ServiceDep
 from assistant.api.errors import CatalanHTTPException
-from assistant.api.schemas import SearchResponse
+from assistant.api.schemas import (
+    MAX_FILTER_CHARS,
+    MAX_ID_CHARS,
+    SearchResponse,
+    error_responses,
+    iso_date,
+)
 from assistant.cards import (
     CardList,
     Facets,
@@ -47,14 +54,19 @@ def facets(service: ServiceDep) -> Facets:
     return facets_of(service.catalogue_resources())
 
 
-@router.get("/cards", response_model=CardList, response_model_by_alias=True)
+@router.get(
+    "/cards", response_model=CardList, response_model_by_alias=True, responses=error_responses(422)
+)
 def cards(
     service: ServiceDep,
-    codi: Annotated[list[str] | None, Query(description="Codis dels recursos.")] = None,
-    area: str | None = None,
-    tipologia: str | None = None,
-    classe: str | None = None,
-    destinataris: str | None = None,
+    codi: Annotated[
+        list[Annotated[str, StringConstraints(pattern=r"^\d{5}$")]] | None,
+        Query(description="Codis dels recursos (5 xifres).", max_length=MAX_CARDS),
+    ] = None,
+    area: Annotated[str | None, Query(max_length=MAX_FILTER_CHARS)] = None,
+    tipologia: Annotated[str | None, Query(max_length=MAX_FILTER_CHARS)] = None,
+    classe: Annotated[str | None, Query(max_length=MAX_FILTER_CHARS)] = None,
+    destinataris: Annotated[str | None, Query(max_length=MAX_FILTER_CHARS)] = None,
     state: Annotated[
         list[WindowState] | None,
         Query(description="Estat del termini a la data de referència (open, upcoming...)."),
@@ -83,10 +95,13 @@ def cards(
     return CardList(reference_date=_reference(service), cards=chosen[:limit])
 
 
-@router.get("/resources/{codi}", response_model=Hit, responses={404: {}})
-def resource(codi: str, service: ServiceDep) -> Hit:
-    """The full record of one catalogue resource by its code."""
-    hit = service.resource(codi.strip())
+@router.get("/resources/{codi}", response_model=Hit, responses=error_responses(404, 422))
+def resource(
+    codi: Annotated[str, Path(pattern=r"^\d{5}$", description="Codi de 5 xifres.")],
+    service: ServiceDep,
+) -> Hit:
+    """The full card of one catalogue resource by its code."""
+    hit = service.resource(codi)
     if hit is None:
         raise CatalanHTTPException(
             status_code=404, detail=f"No hi ha cap recurs del catàleg amb el codi {codi}."
@@ -94,11 +109,13 @@ def resource(codi: str, service: ServiceDep) -> Hit:
     return hit
 
 
-@router.get("/open", response_model=SearchResponse)
+@router.get("/open", response_model=SearchResponse, responses=error_responses(422))
 def open_resources(
     service: ServiceDep,
     date: Annotated[
-        dt.date | None, Query(description="AAAA-MM-DD; per defecte, la data de referència.")
+        dt.date | None,
+        BeforeValidator(iso_date),
+        Query(description="AAAA-MM-DD; per defecte, la data de referència."),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> SearchResponse:
@@ -107,8 +124,10 @@ def open_resources(
     return SearchResponse(results=service.open_resources(on=date or service.today(), limit=limit))
 
 
-@router.delete("/conversations/{conversation_id}", status_code=204)
-def reset_conversation(conversation_id: str, service: ServiceDep) -> Response:
+@router.delete("/conversations/{conversation_id}", status_code=204, responses=error_responses(422))
+def reset_conversation(
+    conversation_id: Annotated[str, Path(max_length=MAX_ID_CHARS)], service: ServiceDep
+) -> Response:
     """Forget a conversation's context ('Nova conversa')."""
     service.reset_conversation(conversation_id)
     return Response(status_code=204)
