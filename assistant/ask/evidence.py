@@ -145,7 +145,14 @@ class EvidenceReader:
             terms = self._terms(token)
             weights[token] = max(stats.idf(t) for t in terms)
             alternatives[token] = self._alternatives(token, spelling)
-            if not any(stats.df.get(t) for t in terms) and not alternatives[token][1]:
+            synonyms, near = alternatives[token]
+            # A word the index never saw is unknown unless a near spelling or a synonym of
+            # it is there ("arreglar" -> "arranjament", Spanish "ayuda" -> "ajut").
+            if (
+                not any(stats.df.get(t) for t in terms)
+                and not near
+                and not any(stats.df.get(t) for t in synonyms)
+            ):
                 unknown += weights[token]
         total = sum(weights.values()) or 1.0
         known_total = (total - unknown) or 1.0

@@ -105,3 +105,25 @@ def test_uncalibrated_decisions_keep_the_named_causes_only() -> None:
     assert decide(q, weak, MODEL, calibrated=False).answer
     years = evidence(unknown_years=(2019,))
     assert decide(q, years, MODEL, calibrated=False).reason == "out_of_period"
+
+
+def test_a_word_the_index_knows_only_by_a_synonym_is_not_unknown() -> None:
+    """'adobar' is in no document, but its synonym 'reparació' is: the question is about
+    something the index covers. 'tobogan' has no synonym there: it stays unknown."""
+    from haystack import Document
+
+    from assistant.ask.evidence import EvidenceReader
+    from index_config.analyzer import SynonymMap
+    from index_config.term_stats import TermStatistics
+
+    analyzer = CatalanAnalyzer()
+    docs = [
+        Document(content="Reparació de camins municipals", meta={"title": "Camins"}),
+        Document(content="Enllumenat públic eficient", meta={"title": "Enllumenat"}),
+    ]
+    stats = TermStatistics(analyzer, docs)
+    reader = EvidenceReader(analyzer, SynonymMap({"adobar": ("reparacio",)}))
+    _, _, unknown = reader.coverage(["adobar", "camins"], docs, stats)
+    assert unknown == 0.0
+    _, _, unknown = reader.coverage(["tobogan", "camins"], docs, stats)
+    assert unknown > 0.5
