@@ -254,7 +254,10 @@ def test_every_string_a_client_sends_has_a_limit_in_the_schema(client: TestClien
             for parameter in operation.get("parameters", []):
                 for node in walk(parameter["schema"]):
                     if node.get("type") == "string":
-                        assert {"maxLength", "pattern", "format", "enum"} & set(node), (path, parameter)
+                        assert {"maxLength", "pattern", "format", "enum"} & set(node), (
+                            path,
+                            parameter,
+                        )
     # Constraints written as JSON Schema keywords, never pydantic's own names.
     for node in walk(document):
         assert not {"ge", "le", "gt", "lt"} & set(node), node
