@@ -36,6 +36,7 @@ NOT_READY = (
     "Torneu-ho a provar d'aquí a uns minuts."
 )
 BAD_JSON = "El cos de la petició no és un JSON vàlid."
+CODE_FORMAT = "Els codis dels recursos són de cinc xifres."
 
 # How each request field is named in a sentence, and its gender (for agreement).
 FIELD_NAMES: dict[str, tuple[str, str]] = {
@@ -154,6 +155,10 @@ def validation_message(error: Mapping[str, Any]) -> str:
         return f"{field.subject} ha de tenir el format AAAA-MM-DD."
     if kind.startswith("int_"):
         return f"{field.subject} ha de ser un nombre enter."
+    if kind == "string_pattern_mismatch" and field.key == "codi":
+        return CODE_FORMAT
+    if kind == "string_pattern_mismatch":
+        return f"{field.subject} no té el format esperat."
     if kind.startswith("string_"):
         return f"{field.subject} ha de ser un text."
     if kind.startswith(("dict_", "model_")):

@@ -23,6 +23,10 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 DOCS_PATHS = frozenset({"/docs", "/redoc", "/docs/oauth2-redirect"})
+# ReDoc draws with styled-components, which inserts <style> elements at run time (no hash
+# can name them), and runs its search in a Web Worker made from a blob: URL. That page
+# alone gets `style-src 'self' 'unsafe-inline'` and `worker-src blob:`; scripts stay 'self'.
+DYNAMIC_STYLE_PATHS = frozenset({"/redoc"})
 # Scripts and styles portals load from us: say so to browsers that isolate origins.
 CROSS_ORIGIN_PATHS = frozenset({"/widget.js", "/static/widget.css"})
 # widget.js hides its host element with a style attribute until its stylesheet has
@@ -62,8 +66,10 @@ def _origins(urls: list[str]) -> list[str]:
     return sorted(set(out))
 
 
-def page_policy(html: str, docs: bool = False) -> str:
-    """The Content-Security-Policy of one HTML page, as it is about to be sent."""
+def page_policy(html: str, docs: bool = False, dynamic_styles: bool = False) -> str:
+    """The Content-Security-Policy of one HTML page, as it is about to be sent.
+    `dynamic_styles`: the page's script inserts styles (ReDoc); browsers ignore
+    'unsafe-inline' next to hashes, so that page's style-src has no hashes."""
     styles = [_hash(block) for block in _INLINE_STYLE.findall(html)]
     attributes = [_hash(value) for value in WIDGET_STYLE_ATTRIBUTES]
     script_src = ["'self'"]
@@ -75,6 +81,8 @@ def page_policy(html: str, docs: bool = False) -> str:
         linked = _origins(_LINK_HREF.findall(html))
         style_src += linked
         img_src += linked
+    if dynamic_styles:
+        style_src = ["'self'", "'unsafe-inline'"]
     directives = {
         "default-src": ["'self'"],
         "script-src": script_src,
@@ -82,6 +90,7 @@ def page_policy(html: str, docs: bool = False) -> str:
         "img-src": img_src,
         "font-src": ["'self'", *(_origins(_LINK_HREF.findall(html)) if docs else [])],
         "connect-src": ["'self'"],
+        **({"worker-src": ["'self'", "blob:"]} if dynamic_styles else {}),
         "object-src": ["'none'"],
         "base-uri": ["'none'"],
         "form-action": ["'self'"],
@@ -126,7 +135,7 @@ class SecurityHeaders:
                 body = b"".join(chunks)
                 html = body.decode("utf-8", errors="replace")
                 MutableHeaders(scope=held)["Content-Security-Policy"] = page_policy(
-                    html, docs=path in DOCS_PATHS
+                    html, docs=path in DOCS_PATHS, dynamic_styles=path in DYNAMIC_STYLE_PATHS
                 )
                 start, held = held, None
                 await send(start)

@@ -149,7 +149,7 @@ def test_feedback_is_stored(client: TestClient, assistant_service: AssistantServ
 
 def test_feedback_for_an_unknown_conversation_is_rejected(client: TestClient) -> None:
     response = client.post("/api/feedback", json={"conversation_id": "no-existeix", "rating": 1})
-    assert response.status_code == 422
+    assert response.status_code == 404
     assert response.json()["detail"]
 
 

@@ -118,7 +118,7 @@ def open_widget(page: Any, url: str) -> None:
 
 def ask(page: Any, question: str) -> Any:
     """Type a question and wait for the whole answer; returns the answer's message."""
-    box = page.get_by_label("Escriu la teva pregunta")
+    box = page.get_by_label("Escriviu la vostra pregunta")
     box.fill(question)
     with page.expect_response("**/api/ask/stream") as response:
         box.press("Enter")
@@ -133,7 +133,10 @@ def nothing_ran(page: Any) -> bool:
 
 
 def ask_anew(page: Any, base_url: str, question: str) -> Any:
-    """The question as the first of a conversation (a short one would be a follow-up)."""
+    """The question as the first of a conversation (a short one would be a follow-up).
+    The widget keeps its conversation across page loads: forget it first."""
+    page.goto(f"{base_url}/demo")
+    page.evaluate("window.sessionStorage.clear()")
     open_widget(page, f"{base_url}/demo")
     return ask(page, question)
 
@@ -142,13 +145,18 @@ def widget_links(page: Any) -> list[str]:
     return list(page.locator(".cnc-msg-bot a").evaluate_all("els => els.map(a => a.href)"))
 
 
+def safe_link(href: str) -> bool:
+    """A link of ours: the catalogue's own host, or a card's phone or e-mail contact."""
+    return href.startswith(("https://cataleg.exemple.cat/", "tel:+", "mailto:"))
+
+
 def test_the_widget_shows_phishing_links_as_text(page: Any, base_url: str) -> None:
     answer = ask_anew(page, base_url, PHISHING).locator(".cnc-answer")
     assert "Formulari de sol·licitud (https://phish.example/form)" in answer.inner_text()
     assert page.locator("a[href*='phish']").count() == 0  # the probe: it was a working link
     allowed = answer.locator("a[href='https://cataleg.exemple.cat/recurs/29903/condicions']")
     assert allowed.count() == 1 and allowed.get_attribute("rel") == "noopener noreferrer"
-    assert all(h.startswith("https://cataleg.exemple.cat/") for h in widget_links(page))
+    assert all(safe_link(h) for h in widget_links(page)), widget_links(page)
     page.screenshot(path="/tmp/concerta-hostile-widget.png")
 
 
@@ -163,7 +171,8 @@ def test_the_widget_runs_nothing_from_a_record(page: Any, base_url: str) -> None
     links = ask_anew(page, base_url, SCRIPT_LINKS)
     assert "model de sol·licitud (javascript:window.pwned=3)" in links.inner_text()
     hrefs = widget_links(page)
-    assert hrefs and all(h.startswith("https://cataleg.exemple.cat/") for h in hrefs), hrefs
+    assert any(h.startswith("https://cataleg.exemple.cat/") for h in hrefs), hrefs
+    assert all(safe_link(h) for h in hrefs), hrefs
     assert nothing_ran(page)
 
 
@@ -175,7 +184,7 @@ def test_the_widget_never_shows_a_planted_instruction(page: Any, base_url: str) 
 
 def test_the_staff_page_shows_hostile_records_as_text(page: Any, base_url: str) -> None:
     page.goto(f"{base_url}/")
-    page.get_by_label("Què vols cercar?").fill("mercats ambulants ordenança parades")
+    page.get_by_label("Què voleu cercar?").fill("mercats ambulants ordenança parades")
     with page.expect_response("**/api/search") as response:
         page.get_by_role("button", name="Cerca").click()
     assert response.value.status == 200
@@ -185,7 +194,7 @@ def test_the_staff_page_shows_hostile_records_as_text(page: Any, base_url: str) 
     assert "<b>ambulants</b>" in card.locator(".card-title").inner_text()
     assert page.locator("#results script, #results img, #results iframe, #results b").count() == 0
 
-    page.get_by_label("Què vols cercar?").fill("enllumenat pistes de petanca formulari")
+    page.get_by_label("Què voleu cercar?").fill("enllumenat pistes de petanca formulari")
     with page.expect_response("**/api/search"):
         page.get_by_role("button", name="Cerca").click()
     sync_api.expect(page.locator(".card").filter(has_text="Codi 29903")).to_have_count(1)
@@ -196,7 +205,7 @@ def test_the_staff_page_shows_hostile_records_as_text(page: Any, base_url: str) 
 def test_every_page_satisfies_its_content_security_policy(page: Any, base_url: str) -> None:
     """No inline script anywhere: the page fixture fails on any CSP violation."""
     for path, ready in (
-        ("/", "Què vols cercar?"),
+        ("/", "Què voleu cercar?"),
         ("/demo", None),
         ("/admin", "Clau d'operador"),
     ):
@@ -266,13 +275,15 @@ def test_the_widget_works_on_another_origin_and_says_when_to_wait(
     answer = ask(page, PHISHING)
     assert answer.locator("a[href*='phish']").count() == 0
 
-    box = page.get_by_label("Escriu la teva pregunta")
+    box = page.get_by_label("Escriviu la vostra pregunta")
     box.fill(MARKUP)
     with page.expect_response("**/api/ask/stream") as response:
         box.press("Enter")
     assert response.value.status == 429
-    alert = page.locator(".cnc-msg-error [role=alert]")
-    alert.wait_for()
-    assert alert.inner_text().startswith("Heu enviat massa peticions en poc temps. Espereu")
+    # A notice, not an alert: the server's words, and the question kept to send again.
+    notice = page.locator(".cnc-msg-notice p")
+    notice.wait_for()
+    assert notice.inner_text().startswith("Heu enviat massa peticions en poc temps. Espereu")
+    assert box.input_value() == MARKUP
     assert page.get_by_role("button", name="Envia").is_enabled()
     page.screenshot(path="/tmp/concerta-hostile-portal-429.png")

@@ -264,7 +264,7 @@ def test_second_ingest_fails_fast_while_one_holds_the_lock(
         )
         assert time.monotonic() - start < 5
     assert result.exit_code == 1
-    assert "another ingest is running" in result.stderr
+    assert "ja hi ha una altra indexació en marxa" in result.stderr
     assert not (settings.qdrant_dir / "CURRENT").exists()
 
 

@@ -188,6 +188,15 @@ def test_a_pages_own_style_blocks_are_allowed_by_hash_only() -> None:
     assert "https://cdn.example" in scripts and "'sha256-" in scripts
 
 
+def test_only_the_redoc_page_allows_styles_its_script_inserts(client: TestClient) -> None:
+    redoc = client.get("/redoc").headers["content-security-policy"]
+    assert "style-src 'self' 'unsafe-inline';" in redoc and "worker-src 'self' blob:" in redoc
+    assert "script-src 'self';" in redoc
+    for path in ("/", "/demo", "/docs"):
+        policy = client.get(path).headers["content-security-policy"]
+        assert "'unsafe-inline'" not in policy and "worker-src" not in policy
+
+
 def test_scripts_styles_json_and_errors_get_headers_too(client: TestClient) -> None:
     widget = client.get("/widget.js")
     css = client.get("/static/widget.css")

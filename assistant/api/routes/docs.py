@@ -3,8 +3,9 @@
 The Swagger UI and ReDoc bundles come from the PyPI package fastapi-offline (its static
 folder; Swagger UI is Apache-2.0, ReDoc MIT, the package MIT). The pages are our own
 files with no inline script or style. Swagger UI runs under `default-src 'self'`; ReDoc
-draws with styled-components, which inserts <style> elements, so /redoc needs
-`style-src 'self' 'unsafe-inline'` from the Content-Security-Policy (that page only).
+draws with styled-components, which inserts <style> elements, so /redoc gets
+`style-src 'self' 'unsafe-inline'` and `worker-src blob:` in its Content-Security-Policy
+(that page only: assistant/api/security_headers.py).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Path, Query, Response
 from pydantic import BeforeValidator, StringConstraints
 
 from assistant.api.deps import ServiceDep
-from assistant.api.errors import CatalanHTTPException
+from assistant.api.errors import CODE_FORMAT, CatalanHTTPException
 from assistant.api.schemas import (
     MAX_FILTER_CHARS,
     MAX_ID_CHARS,
@@ -79,9 +79,7 @@ def cards(
     today = service.today()
     if codi:
         if len(codi) > MAX_CARDS or any(not c.isdigit() or len(c) != 5 for c in codi):
-            raise CatalanHTTPException(
-                status_code=422, detail="Els codis dels recursos són de cinc xifres."
-            )
+            raise CatalanHTTPException(status_code=422, detail=CODE_FORMAT)
         hits = [hit for c in dict.fromkeys(codi) if (hit := service.resource(c)) is not None]
         found = [card_for(hit, today) for hit in hits]
     else:
