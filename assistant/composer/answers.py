@@ -115,6 +115,15 @@ def resource_card(
     return "\n".join(lines)
 
 
+MAX_REQUIREMENTS = 3
+
+
+def requirements(hit: Hit) -> str:
+    """The record's first few requirements, as one line."""
+    values = [_clean(v).rstrip(".") for v in hit.metadata.get("requisits") or [] if v]
+    return "; ".join(values[:MAX_REQUIREMENTS])
+
+
 def resource_text(hit: Hit) -> str:
     """Everything a resource's record says in prose, for facts not in a field."""
     m = hit.metadata
@@ -188,6 +197,11 @@ class AnswerComposer:
             stated = self._asked_fact(analysis, hit, text, lead)
             if stated:
                 card += f"\n- Sobre el que demaneu, la fitxa diu: «{inert(stated, links)}»"
+            # The best match's conditions (notice to give, what to return, who may not
+            # apply) decide whether it fits at all: shown even when not asked for.
+            conditions = requirements(hit)
+            if n == 1 and conditions and not (stated and stated in conditions):
+                card += f"\n- Requisits: {inert(conditions, links)}"
             blocks.append(card)
         cited = list(hits)
         for hit in extra:

@@ -77,6 +77,23 @@ def test_a_requirement_is_answered_from_the_field() -> None:
     assert composed is not None and "60 m²" in composed.text
 
 
+def test_the_best_resource_shows_its_requirements_unasked() -> None:
+    """A condition such as the notice to give decides whether a resource fits; only the
+    first (best) card carries it, so a list stays short."""
+    loan = resource(
+        "22111",
+        "Préstec de material per a actes",
+        requisits=["Sol·licitar-lo amb quinze dies d'antelació", "Retornar-lo", "A", "B"],
+    )
+    asked = analyse("Ens poden deixar banderes per a una inauguració?", ANALYZER)
+    composed = COMPOSER.resources(asked, [loan, EXHIBITION], TODAY)
+    assert "- Requisits: Sol·licitar-lo amb quinze dies d'antelació; Retornar-lo; A\n" in (
+        composed.text
+    )
+    assert "60 m²" not in composed.text  # the second card's requirement is not listed
+    assert check_answer(composed.text, composed.cited) == []
+
+
 def test_fact_kinds_of_sentences() -> None:
     assert "duration" in fact_kinds("L'exposició es presta durant tres setmanes.")
     assert "amount" in fact_kinds("Fins a 40.000 € per projecte.")
