@@ -11,15 +11,17 @@ the sample). Everything else is shown as text.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
+from index_config.urls import SAFE_URL, url_host
+
 # A link we are willing to render: http(s), a plain host name (no user info, no
-# backslash, no spaces or quotes that browsers and parsers read differently), a path.
-_SAFE_URL = re.compile(r"https?://[A-Za-z0-9.-]+(?::\d{1,5})?(?:[/?#][^\s\\<>\"'()\[\]`]*)?")
+# backslash, no spaces or quotes that browsers and parsers read differently), a path
+# (index_config/urls.py).
+_SAFE_URL = SAFE_URL
 
 
 class LinkPolicy:
@@ -45,11 +47,9 @@ def catalogue_hosts(metas: Iterable[dict[str, Any]]) -> set[str]:
     """The hosts of the catalogue resources' own `url` fields."""
     hosts = set()
     for meta in metas:
-        url = meta.get("url")
-        if meta.get("kind") == "recurs" and isinstance(url, str) and _SAFE_URL.fullmatch(url):
-            host = urlsplit(url).hostname
-            if host:
-                hosts.add(host.lower())
+        host = url_host(meta.get("url"))
+        if meta.get("kind") == "recurs" and host:
+            hosts.add(host)
     return hosts
 
 
@@ -75,9 +75,13 @@ class LinkAllowlist:
             return NO_LINKS
         with self._lock:
             if self._cached is None or self._cached[0] != opened.version:
-                docs = opened.store.filter_documents(
-                    {"field": "meta.kind", "operator": "==", "value": "recurs"}
-                )
-                policy = LinkPolicy(catalogue_hosts(doc.meta for doc in docs))
+                recurs = {"field": "meta.kind", "operator": "==", "value": "recurs"}
+                # Counted by the engine from its payload index; a version indexed before
+                # `url_host` existed has none, and its resources' links are read instead.
+                hosts = {str(h) for h in opened.store.facet("meta.url_host", recurs)}
+                if not hosts:
+                    rows = opened.store.scan(["meta.url", "meta.kind"], recurs)
+                    hosts = catalogue_hosts(row.get("meta") or {} for row in rows)
+                policy = LinkPolicy(hosts)
                 self._cached = (opened.version, policy)
             return self._cached[1]

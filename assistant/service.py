@@ -10,6 +10,8 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+from haystack import Document
+
 from assistant.ask.pipeline import AskPipeline, CorpusProfile, Plan, build_profile
 from assistant.composer import AnswerComposer
 from assistant.conversation import ConversationStore, Turn
@@ -233,7 +235,16 @@ class AssistantService:
         opened = self.searcher.index.get()
         with self._stats_lock:
             if self._corpus is None or self._corpus.version != opened.version:
-                documents = opened.documents()
+                # The catalogue's years from the engine's payload index, and the few
+                # regulation and FAQ chunks whole: reading every resource took 19 s at
+                # 100,000 (bench/bench_scale.py: first ask after start).
+                years = opened.store.facet(
+                    "meta.any", {"field": "meta.kind", "operator": "==", "value": "recurs"}
+                )
+                documents = opened.documents(extra={"kind": ["normativa", "faq"]})
+                documents += [
+                    Document(content="", meta={"kind": "recurs", "any": year}) for year in years
+                ]
                 self._corpus = build_profile(
                     opened.version, documents, opened.term_stats, self.searcher
                 )

@@ -106,6 +106,10 @@ class ChunkStore(ABC):
     def _count(self, engine_filter: Any) -> int: ...
 
     @abstractmethod
+    def _facet(self, key: str, engine_filter: Any, limit: int) -> dict[Any, int]:
+        """Exact counts of the values of an indexed payload field."""
+
+    @abstractmethod
     def _retrieve(self, ids: list[str], fields: Fields, vectors: bool) -> list[ChunkPoint]: ...
 
     @abstractmethod
@@ -214,6 +218,14 @@ class ChunkStore(ABC):
             yield from points
             if offset is None:
                 return
+
+    def facet(
+        self, key: str, filters: dict[str, Any] | None = None, limit: int = 1000
+    ) -> dict[Any, int]:
+        """How many chunks have each value of an indexed payload field (e.g. "meta.any"):
+        the engine counts from its payload index, so no payload is read."""
+        with self._engine("facet"):
+            return self._facet(key, self._filter(filters), limit)
 
     def get_documents(self, chunk_ids: list[str]) -> list[Document]:
         """The chunks with these ids (whole payload, no vectors), in the order asked."""

@@ -159,6 +159,12 @@ class EdgeChunkStore(ChunkStore):
     def _count(self, engine_filter: Any) -> int:
         return int(self.shard.count(qe.CountRequest(exact=True, filter=engine_filter)))
 
+    def _facet(self, key: str, engine_filter: Any, limit: int) -> dict[Any, int]:
+        response = self.shard.facet(
+            qe.FacetRequest(key, limit=limit, exact=True, filter=engine_filter)
+        )
+        return {hit.value: int(hit.count) for hit in response.hits}
+
     def _retrieve(self, ids: list[str], fields: Fields, vectors: bool) -> list[ChunkPoint]:
         records = self.shard.retrieve(
             [uuid.UUID(i) for i in ids], with_payload=_payload(fields), with_vector=vectors

@@ -32,6 +32,9 @@ PAYLOAD_INDEXES: tuple[tuple[str, PayloadType], ...] = (
     ("meta.area", "keyword"),
     ("meta.destinataris", "keyword"),
     ("meta.any", "integer"),
+    # A catalogue resource's link host: the default link allowlist is counted from this
+    # index (assistant/links.py) instead of reading every resource.
+    ("meta.url_host", "keyword"),
     ("meta.termini_inici_num", "integer"),
     ("meta.termini_fi_num", "integer"),
 )

@@ -135,6 +135,13 @@ class ServerChunkStore(ChunkStore):
         self._ensure()
         return int(self.client.count(self.collection, count_filter=engine_filter, exact=True).count)
 
+    def _facet(self, key: str, engine_filter: Any, limit: int) -> dict[Any, int]:
+        self._ensure()
+        response = self.client.facet(
+            self.collection, key=key, facet_filter=engine_filter, limit=limit, exact=True
+        )
+        return {hit.value: int(hit.count) for hit in response.hits}
+
     def _retrieve(self, ids: list[str], fields: Fields, vectors: bool) -> list[ChunkPoint]:
         self._ensure()
         records = self.client.retrieve(

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from haystack import Document
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from index_config.urls import url_host
 from ingest.converters.base import ConversionError, content_hash, normalise_text
 from ingest.converters.markdown import decode_text
 
@@ -224,6 +225,7 @@ class CatalogueRecordConverter:
                 "doc_title": record.nom,
                 "article": None,
                 "url": record.url,
+                "url_host": url_host(record.url),
                 "section_index": 0,
                 "piece_index": 0,
                 "pieces": 1,

@@ -58,6 +58,17 @@ def test_write_count_filter_and_delete(store: ChunkStore) -> None:
     assert sorted(d.id for d in store.filter_documents()) == ["recurs:0#0", "recurs:4#0"]
 
 
+def test_facets_count_the_values_of_an_indexed_field(store: ChunkStore) -> None:
+    docs = [chunk(i, kind="faq" if i % 3 == 0 else "recurs") for i in range(7)]
+    for doc in docs[:4]:
+        doc.meta.update(any=2021, url_host="cataleg.exemple.cat")
+    store.write_documents(docs)
+    recurs = {"field": "meta.kind", "operator": "==", "value": "recurs"}
+    assert store.facet("meta.any") == {2021: 4, 2022: 3}
+    assert store.facet("meta.any", recurs) == {2021: 2, 2022: 2}
+    assert store.facet("meta.url_host", recurs) == {"cataleg.exemple.cat": 2}
+
+
 def test_duplicate_policies(store: ChunkStore) -> None:
     store.write_documents([chunk(1, "old")])
     with pytest.raises(DuplicateDocumentError):
