@@ -288,19 +288,23 @@ def facets_of(resources: Iterable[Hit]) -> Facets:
             value = hit.metadata.get(name)
             values = value if isinstance(value, list | tuple) else [value]
             counters[name].update(str(v) for v in values if v not in (None, ""))
+    return facets_from_counts(counters, total)
+
+
+def facets_from_counts(counts: Mapping[str, Mapping[str, int]], total: int) -> Facets:
+    """Facets from per-field value counts (the engine's facet counts, or facets_of's)."""
 
     def ordered(name: str) -> list[FacetValue]:
         # Areas and classes alphabetically (people scan a list); counts beside each.
-        items = sorted(counters[name].items(), key=lambda item: _collation_key(item[0]))
+        items = sorted((counts.get(name) or {}).items(), key=lambda i: _collation_key(i[0]))
         return [FacetValue(value=v, count=c) for v, c in items]
 
+    recipients = Counter(counts.get("destinataris") or {})
     return Facets(
         area=ordered("area"),
         tipologia=ordered("tipologia"),
         classe=ordered("classe"),
-        destinataris=[
-            FacetValue(value=v, count=c) for v, c in counters["destinataris"].most_common()
-        ],
+        destinataris=[FacetValue(value=v, count=c) for v, c in recipients.most_common()],
         resources=total,
     )
 

@@ -13,6 +13,7 @@ from typing import Any
 from haystack import Document
 
 from assistant.ask.pipeline import AskPipeline, CorpusProfile, Plan, build_profile
+from assistant.cards import FACET_FIELDS, Facets, facets_from_counts
 from assistant.composer import AnswerComposer
 from assistant.conversation import ConversationStore, Turn
 from assistant.errors import QueryError
@@ -118,6 +119,20 @@ class AssistantService:
         docs = opened.documents(Filters(kind="recurs", obert_a=day))
         docs.sort(key=lambda d: (d.meta.get("termini_fi_num") or 0, d.meta.get("codi") or ""))
         return [to_hit(d, set(), self.searcher.analyzer) for d in docs[:limit]]
+
+    def catalogue_facets(self) -> Facets:
+        """The catalogue's filterable values with counts, counted by the engine from its
+        payload indexes (one chunk per resource), without reading any resource."""
+        opened = self.searcher.index.get() if self.searcher.index else None
+        if opened is None:
+            return Facets()
+        recurs = {"field": "meta.kind", "operator": "==", "value": "recurs"}
+        counts = {
+            name: {str(k): v for k, v in opened.store.facet(f"meta.{name}", recurs).items()}
+            for name in FACET_FIELDS
+        }
+        total = opened.store.count_filtered(recurs)
+        return facets_from_counts(counts, total)
 
     def catalogue_resources(self) -> list[Hit]:
         """Every catalogue resource of the served index, by code (facets, cards, the

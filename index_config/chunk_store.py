@@ -155,6 +155,11 @@ class ChunkStore(ABC):
         with self._engine("count"):
             return self._count(None)
 
+    def count_filtered(self, filters: dict[str, Any] | None) -> int:
+        """How many chunks match the Haystack filters (counted by the engine)."""
+        with self._engine("count"):
+            return self._count(self._filter(filters))
+
     def filter_documents(self, filters: dict[str, Any] | None = None) -> list[Document]:
         """Every chunk matching the Haystack filters (no vectors), in point id order."""
         return [p.to_document() for p in self._scan(filters, True, vectors=False)]

@@ -231,6 +231,15 @@ def test_facets_count_the_catalogue(dated_client: TestClient) -> None:
     assert facets["destinataris"][0] == {"value": "Ajuntaments", "count": 143}
 
 
+def test_the_engines_facet_counts_equal_a_count_of_every_resource(
+    assistant_service: AssistantService,
+) -> None:
+    from assistant.cards import facets_of
+
+    counted = facets_of(assistant_service.catalogue_resources())
+    assert assistant_service.catalogue_facets() == counted
+
+
 def test_cards_by_code_with_the_window_on_the_reference_date(dated_client: TestClient) -> None:
     body = dated_client.get("/api/cards", params=[("codi", "22133"), ("codi", "22101")]).json()
     assert body["reference_date"]["date"] == "2022-03-01"

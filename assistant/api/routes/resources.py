@@ -26,7 +26,6 @@ from assistant.cards import (
     WindowState,
     by_window,
     card_for,
-    facets_of,
     matches,
     reference_date,
 )
@@ -51,7 +50,7 @@ def reference(service: ServiceDep) -> ReferenceDate:
 @router.get("/facets", response_model=Facets)
 def facets(service: ServiceDep) -> Facets:
     """The catalogue's areas, typologies, classes and recipients in the index, with counts."""
-    return facets_of(service.catalogue_resources())
+    return service.catalogue_facets()
 
 
 @router.get(
