@@ -23,7 +23,6 @@ from assistant.api import create_app
 from assistant.service import AssistantService
 from tests.support.browser import (
     CHROMIUM,
-    CHROMIUM_ARGS,
     REFERENCE_TEXT,
     SHOTS,
     PageWatch,
@@ -59,14 +58,6 @@ def service(
 def base_url(service: AssistantService) -> Iterator[str]:
     with serving(create_app(service=service)) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -68,14 +68,6 @@ def base_url(hostile_service: Any) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
 class Console:
     """JavaScript exceptions and console errors; there must be none but those announced."""
 

@@ -20,7 +20,6 @@ from assistant.cards import card_for
 from assistant.service import AssistantService
 from tests.support.browser import (
     CHROMIUM,
-    CHROMIUM_ARGS,
     REFERENCE_DATE,
     REFERENCE_TEXT,
     SHOTS,
@@ -54,14 +53,6 @@ def service(
 def base_url(service: AssistantService) -> Iterator[str]:
     with serving(create_app(service=service)) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
