@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
+from index_config.store_errors import StoreError
 from index_config.urls import SAFE_URL, url_host
 
 # A link we are willing to render: http(s), a plain host name (no user info, no
@@ -78,7 +79,10 @@ class LinkAllowlist:
                 recurs = {"field": "meta.kind", "operator": "==", "value": "recurs"}
                 # Counted by the engine from its payload index; a version indexed before
                 # `url_host` existed has none, and its resources' links are read instead.
-                hosts = {str(h) for h in opened.store.facet("meta.url_host", recurs)}
+                try:
+                    hosts = {str(h) for h in opened.store.facet("meta.url_host", recurs)}
+                except StoreError:  # no payload index for it in this version
+                    hosts = set()
                 if not hosts:
                     rows = opened.store.scan(["meta.url", "meta.kind"], recurs)
                     hosts = catalogue_hosts(row.get("meta") or {} for row in rows)
