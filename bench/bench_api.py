@@ -19,36 +19,26 @@ import datetime as dt
 import json
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-for _name, _value in {
-    "HF_HUB_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-    "HAYSTACK_TELEMETRY_ENABLED": "False",
-    "TOKENIZERS_PARALLELISM": "false",
-}.items():
-    os.environ.setdefault(_name, _value)
-
-import httpx  # noqa: E402
-
-from index_config.settings import PROJECT_DIR, Settings  # noqa: E402
-
-RESULTS_DIR = PROJECT_DIR / "bench" / "results"
-DEFAULT_QUESTIONS = PROJECT_DIR / "data" / "questions-dev.jsonl"
-SERVER_CODE = (
-    "import sys; from pathlib import Path; from index_config import Settings; "
-    "from assistant.api import run_server; "
-    "run_server(Settings(data_dir=Path(sys.argv[1])), port=int(sys.argv[2]))"
+import httpx
+from serving import (  # bench/serving.py: first, it sets the offline environment
+    DEFAULT_QUESTIONS,
+    PROJECT_DIR,
+    RESULTS_DIR,
+    SERVER_CODE,
+    free_port,
+    ingest,
 )
+
+from index_config.settings import Settings
 
 
 def load_questions(path: Path) -> list[dict[str, Any]]:
@@ -83,13 +73,6 @@ def time_calls(call: Callable[[int], object], count: int, max_seconds: float) ->
         if time.perf_counter() - started > max_seconds:
             break
     return summarise(latencies, time.perf_counter() - started)
-
-
-def ingest(settings: Settings) -> None:
-    from ingest.job import IngestJob
-
-    report = IngestJob(settings).run(settings.resolved_sources())
-    print(f"ingest: {report}", file=sys.stderr)
 
 
 def measure_floor(
@@ -149,12 +132,6 @@ def measure_floor(
         "embedding_plus_qdrant": floor,
         "service_search_in_process": in_process,
     }
-
-
-def free_port() -> int:
-    with closing(socket.socket()) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start_server(

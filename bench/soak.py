@@ -31,35 +31,26 @@ import datetime as dt
 import json
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-for _name, _value in {
-    "HF_HUB_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-    "HAYSTACK_TELEMETRY_ENABLED": "False",
-    "TOKENIZERS_PARALLELISM": "false",
-}.items():
-    os.environ.setdefault(_name, _value)
-
-import httpx  # noqa: E402
-
-from index_config.settings import PROJECT_DIR, Settings  # noqa: E402
-
-RESULTS_DIR = PROJECT_DIR / "bench" / "results"
-DEFAULT_QUESTIONS = PROJECT_DIR / "data" / "questions-dev.jsonl"
-SERVER_CODE = (
-    "import sys; from pathlib import Path; from index_config import Settings; "
-    "from assistant.api import run_server; "
-    "run_server(Settings(data_dir=Path(sys.argv[1])), port=int(sys.argv[2]))"
+import httpx
+from serving import (  # bench/serving.py: first, it sets the offline environment
+    DEFAULT_QUESTIONS,
+    PROJECT_DIR,
+    RESULTS_DIR,
+    SERVER_CODE,
+    free_port,
+    ingest,
 )
+
+from index_config.settings import Settings
+
 # The mix of one client's requests (weights), and the follow-ups it asks.
 MIX = {"ask": 4, "stream": 2, "search": 3, "feedback": 1}
 FOLLOW_UPS = ["I fins quan es pot demanar?", "I quin és l'import?", "I qui el pot demanar?"]
@@ -67,12 +58,6 @@ SEARCHES = ["camins municipals", "wifi a la plaça", "justificació de l'ajut", 
 FIXED_ADDRESS = "10.9.0.1"
 MAX_TURNS = 3000
 SAMPLE_SECONDS = 30.0
-
-
-def free_port() -> int:
-    with closing(socket.socket()) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def rss_mb(pid: int) -> float:
@@ -90,13 +75,6 @@ def sqlite_mb(data_dir: Path) -> float:
 def load() -> str:
     one, five, fifteen = os.getloadavg()
     return f"{one:.2f}, {five:.2f}, {fifteen:.2f}"
-
-
-def ingest(settings: Settings) -> None:
-    from ingest.job import IngestJob
-
-    report = IngestJob(settings).run(settings.resolved_sources())
-    print(f"ingest: {report}", file=sys.stderr)
 
 
 def start_server(data_dir: Path, port: int, log_path: Path) -> subprocess.Popen[bytes]:
