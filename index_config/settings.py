@@ -65,6 +65,17 @@ class ModelProfile(BaseModel):
 FusionMethod = Literal["weighted", "rrf", "dbsf", "formula"]
 
 
+class RestatementSettings(BaseModel):
+    """FAQ entries linked to the articles they restate (assistant/retrieval/restatements.py):
+    a FAQ entry's nearest article by dense cosine, and any other within `margin` of it (at
+    most `max_links`); in a result list each unit gains `weight` x its best partner's fused
+    score (0: off). Tuned on the tuning half (bench/README.md)."""
+
+    margin: float = 0.02
+    max_links: int = 4
+    weight: float = 0.5
+
+
 class RetrievalSettings(BaseModel):
     candidates: int = 50
     # How the dense and sparse rankings are fused: by our weighted sum of normalised
@@ -80,6 +91,7 @@ class RetrievalSettings(BaseModel):
     # Per-model fusion weights, tuned with `concerta eval`; a model not listed gets `default`.
     weights: dict[str, FusionWeights] = Field(default_factory=dict)
     default: FusionWeights = FusionWeights(dense=0.5, sparse=0.5)
+    restatements: RestatementSettings = RestatementSettings()
 
     def weights_for(self, model: str) -> FusionWeights:
         return self.weights.get(model, self.default)

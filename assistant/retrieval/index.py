@@ -20,6 +20,7 @@ from haystack import Document
 from assistant.errors import IndexNotReadyError
 from assistant.models import Filters
 from assistant.retrieval.filters import to_haystack
+from assistant.retrieval.restatements import RestatementLinks
 from assistant.retrieval.retriever import HybridChunkRetriever
 from index_config import Settings
 from index_config.chunk_store import ChunkStore
@@ -217,6 +218,12 @@ class IndexHandle:
             return False
         retrieval = self.settings.retrieval
         weights = retrieval.weights_for(model)
+        try:
+            # Here, off the request path (at start-up or in the watcher thread).
+            restatements = RestatementLinks.from_store(opened.store, retrieval.restatements)
+        except StoreError as exc:
+            log.warning("index %s: no FAQ-article links (%s)", name, exc)
+            restatements = RestatementLinks()
         served = OpenIndex(
             version=name,
             count=opened.count,
@@ -231,6 +238,8 @@ class IndexHandle:
                 rrf_k=retrieval.rrf_k,
                 sparse_scale=retrieval.sparse_scale,
                 normalisation=retrieval.normalisation,
+                restatements=restatements,
+                restatement_weight=retrieval.restatements.weight,
             ),
             opened=opened,
             on_failure=self.report_failure,

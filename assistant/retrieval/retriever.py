@@ -16,6 +16,7 @@ from haystack import Document, component
 from haystack.dataclasses import SparseEmbedding
 
 from assistant.retrieval.fusion import Normalisation, WeightedScoreFusion
+from assistant.retrieval.restatements import RestatementLinks
 from index_config.chunk_store import ChunkStore, EngineFusion, VectorQuery
 from index_config.points import ScoredChunk
 from index_config.settings import FusionMethod
@@ -39,7 +40,11 @@ class HybridChunkRetriever:
         rrf_k: int = 60,
         sparse_scale: float = 10.0,
         normalisation: Normalisation = "dbsf",
+        restatements: RestatementLinks | None = None,
+        restatement_weight: float = 0.0,
     ) -> None:
+        """`restatements`: FAQ <-> article links of this version; each unit of the fused
+        list gains `restatement_weight` x its best partner's score (restatements.py)."""
         self.document_store = document_store
         self.fusion = fusion
         self.weights = weights
@@ -47,6 +52,8 @@ class HybridChunkRetriever:
         self.rrf_k = rrf_k
         self.sparse_scale = sparse_scale
         self.normalisation: Normalisation = normalisation
+        self.restatements = restatements or RestatementLinks()
+        self.restatement_weight = restatement_weight
 
     @component.output_types(documents=list[Document], dense=list[Document], sparse=list[Document])
     def run(
@@ -68,7 +75,7 @@ class HybridChunkRetriever:
         if self.fusion == "weighted":
             dense, sparse = self.document_store.search(queries, UNIT)
             fused = WeightedScoreFusion(dense_weight, sparse_weight, self.normalisation).run(
-                dense=_units(dense, candidates), sparse=_units(sparse, candidates), top_k=top_k
+                dense=_units(dense, candidates), sparse=_units(sparse, candidates), top_k=limit
             )["documents"]
         else:
             engine = EngineFusion(
@@ -78,7 +85,9 @@ class HybridChunkRetriever:
             fused_points, (dense, sparse) = self.document_store.hybrid_search(
                 queries, engine, limit, UNIT
             )
-            fused = _units(fused_points, top_k)
+            fused = _units(fused_points, limit)
+        # Restatement partners are looked for among all candidates, then the list is cut.
+        fused = self.restatements.corroborate(fused, self.restatement_weight)[:top_k]
         raw = {
             "_dense_score": {r.unit_id: r.score for r in reversed(dense)},
             "_sparse_score": {r.unit_id: r.score for r in reversed(sparse)},

@@ -281,3 +281,26 @@ def test_real_questions_find_their_article_or_faq_in_the_top_3(
 ) -> None:
     hits = search(assistant_service, query, top_k=3)
     assert {(h.source, h.article) for h in hits} & gold, [(h.source, h.article) for h in hits]
+
+
+def test_faq_entries_are_linked_to_the_articles_they_restate(assistant_service: Any) -> None:
+    """Links come from the served version's own vectors: the sample FAQ's entry on
+    advance payments restates the catalogue regulation's article on payment."""
+    opened = assistant_service.searcher.index.get()
+    links = opened.retriever.restatements
+    assert len(links) > 10
+    faq = [
+        d
+        for d in opened.documents(extra={"kind": "faq"})
+        if d.meta["title"].startswith("Es pot cobrar una part de l'import")
+    ]
+    assert faq
+    partners = links.partners(faq[0].meta["unit_id"])
+    articles = {
+        d.meta["unit_id"]: (d.meta["doc_id"], d.meta["article"])
+        for d in opened.documents(extra={"kind": "normativa"})
+    }
+    assert ("doc:regim-regulador-cataleg-2022", "Article 31") in {articles[u] for u in partners}
+    # Every link joins a FAQ entry and an article, never two entries or two articles.
+    for unit in articles:
+        assert all(p not in articles for p in links.partners(unit))
