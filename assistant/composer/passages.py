@@ -88,8 +88,16 @@ class PassagePicker:
         context: str = "",
         max_chars: int = 560,
     ) -> str:
-        """The one to three sentences of `text` that answer the question best, in order."""
-        parts = sentences(text)
+        """The sentences of `text` that answer the question best, in order: the best one
+        with the rest of its paragraph when the paragraph fits (a numbered paragraph of an
+        article is one rule: its second sentence often states the figure the first one
+        introduces), and up to two more that score close to it."""
+        paragraph_of: list[int] = []
+        parts: list[str] = []
+        for n, paragraph in enumerate(p for p in (text or "").split("\n") if p.strip()):
+            for sentence in sentences(paragraph):
+                parts.append(sentence)
+                paragraph_of.append(n)
         if not parts:
             return ""
         terms = self.weighted_terms(query_terms, context)
@@ -98,16 +106,22 @@ class PassagePicker:
             ((self.score(terms, s, wanted), -i, i) for i, s in enumerate(parts)), reverse=True
         )
         best = scored[0][2]
-        picked = {best} | {s[2] for s in scored[1:3] if s[0] >= max(0.8, scored[0][0] * 0.6)}
+        wanted_order = [best]
         # A sentence that announces a list ("... són els següents:") needs its items.
         if parts[best].endswith(":") and best + 1 < len(parts):
-            picked.add(best + 1)
-        passage = ""
-        for i in sorted(picked):
-            if len(passage) + len(parts[i]) > max_chars and passage:
-                break
-            passage = f"{passage} {parts[i]}".strip()
-        return passage
+            wanted_order.append(best + 1)
+        same = [i for i, n in enumerate(paragraph_of) if n == paragraph_of[best]]
+        if sum(len(parts[i]) + 1 for i in same) <= max_chars:
+            wanted_order += same
+        wanted_order += [s[2] for s in scored[1:3] if s[0] >= max(0.8, scored[0][0] * 0.6)]
+        picked: set[int] = set()
+        used = 0
+        for i in dict.fromkeys(wanted_order):
+            if picked and used + len(parts[i]) + 1 > max_chars:
+                continue
+            picked.add(i)
+            used += len(parts[i]) + 1
+        return " ".join(parts[i] for i in sorted(picked))
 
     def stating(
         self, query_terms: Mapping[str, float], text: str, facets: Iterable[str]

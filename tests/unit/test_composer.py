@@ -148,3 +148,24 @@ def test_source_markup_stays_inert() -> None:
     assert "**urgent**" not in composed.text
     assert "[aquest formulari](" not in composed.text
     assert inert("[x](javascript:alert(1))") == "x (javascript:alert(1))"
+
+
+def test_the_best_sentence_is_quoted_with_the_rest_of_its_paragraph() -> None:
+    """A numbered paragraph is one rule: the sentence after the best one states the figure."""
+    from assistant.composer.passages import PassagePicker
+
+    text = (
+        "1. Les quotes es paguen cada trimestre.\n"
+        "2. Al deute pendent s'hi afegeix un recàrrec de mora. El recàrrec és del 5 % anual.\n"
+        "3. El recàrrec de mora no s'aplica als ens que paguen per domiciliació."
+    )
+    analyzer = CatalanAnalyzer()
+    picker = PassagePicker(analyzer)
+    passage = picker.best(
+        analyzer.query_terms("Quin recàrrec de mora s'hi afegeix al deute?"), text
+    )
+    assert "El recàrrec és del 5 % anual." in passage
+    assert "s'hi afegeix un recàrrec de mora" in passage
+    # A paragraph longer than the budget is not quoted whole: only its best sentences.
+    short = picker.best(analyzer.query_terms("recàrrec de mora"), text, max_chars=60)
+    assert len(short) <= 80
