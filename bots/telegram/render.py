@@ -1,8 +1,10 @@
 """The answers' Markdown subset -> Telegram HTML, and splitting below Telegram's size limit.
 
 Telegram's HTML mode accepts a handful of tags and rejects a message whose markup does
-not parse, so every piece of text goes through html.escape and only <b>, <i> and
-<a href> are ever emitted. Tags never cross a line break, which lets the splitter cut
+not parse, so every piece of text goes through html.escape and only <b>, <i>, <code> and
+<a href> are ever emitted. Telegram clients make any address in plain text tappable, so an
+address the answer leaves as text (a link outside the allowlist, quoted from a source)
+goes inside <code>, which no client links. Tags never cross a line break, which lets the splitter cut
 at paragraph and line boundaries without breaking the markup.
 """
 
@@ -32,11 +34,35 @@ _BULLET = re.compile(r"^\s*[-*•]\s+")
 # numbers in international form and e-mail addresses tappable by itself.
 _SAFE_URL = re.compile(r"^https?://\S+$", re.IGNORECASE)
 _TAG_OR_ENTITY = re.compile(r"<[^>]*>|&#?\w+;")
+# What a Telegram client would make tappable: a URL, "www." or a bare domain (with a path
+# or not). Not an e-mail address (its "@" comes before the domain): contacts stay tappable.
+_BARE_ADDRESS = re.compile(
+    r"(?<![@\w.-])(?:(?:https?|ftp)://[^\s<>«»]+|www\.[^\s<>«»]+"
+    r"|[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*\.[a-z]{2,24}"
+    r"(?:/[^\s<>«»]*)?)(?![\w@-])",
+    re.IGNORECASE,
+)
+_TRAILING_PUNCTUATION = ".,;:!?)»'\""
 
 
 def escape(text: str) -> str:
     """Escape user or document text for Telegram HTML (apostrophes stay readable)."""
     return html.escape(text, quote=False)
+
+
+def inert_text(text: str) -> str:
+    """Plain text for Telegram HTML with every address in it shown, not linked."""
+    out: list[str] = []
+    position = 0
+    for match in _BARE_ADDRESS.finditer(text):
+        address = match.group(0).rstrip(_TRAILING_PUNCTUATION)
+        if "." not in address.split("://")[-1]:
+            continue
+        out.append(escape(text[position : match.start()]))
+        out.append(f"<code>{escape(address)}</code>")
+        position = match.start() + len(address)
+    out.append(escape(text[position:]))
+    return "".join(out)
 
 
 def link(url: str, label_html: str) -> str:
@@ -60,7 +86,7 @@ def render_inline(text: str, sources: Sequence[Hit] = (), *, allow_bold: bool = 
     out: list[str] = []
     position = 0
     for match in _INLINE.finditer(text):
-        out.append(escape(text[position : match.start()]))
+        out.append(inert_text(text[position : match.start()]))
         position = match.end()
         if match.group("bold") is not None:
             inner = render_inline(match.group("bold"), sources, allow_bold=False)
@@ -72,10 +98,10 @@ def render_inline(text: str, sources: Sequence[Hit] = (), *, allow_bold: bool = 
             elif url.lower().startswith("mailto:"):
                 out.append(escape(label))
             else:
-                out.append(link(url, escape(label)))
+                out.append(link(url, inert_text(label)))
         else:
             out.append(_citation(int(match.group("cite")), sources))
-    out.append(escape(text[position:]))
+    out.append(inert_text(text[position:]))
     return "".join(out)
 
 

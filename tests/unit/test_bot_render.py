@@ -15,7 +15,7 @@ from bots.telegram.render import (
 )
 from tests.support.fake_bot_api import TelegramHtmlError, parse_telegram_html
 
-BOT_TAGS = {"b", "i", "a"}
+BOT_TAGS = {"b", "i", "a", "code"}
 
 
 def hit(n: int, *, url: str | None = "https://cataleg.exemple.cat/recurs/22231", **kw) -> Hit:
@@ -135,3 +135,31 @@ def test_fake_server_parser_rejects_what_telegram_rejects():
     for bad in ("<b>open", "a < b", "x & y", "<div>x</div>", "<b><i>x</b></i>"):
         with pytest.raises(TelegramHtmlError):
             parse_telegram_html(bad)
+
+
+def test_addresses_left_as_text_are_shown_not_linked():
+    """Telegram makes any address in plain text tappable: one the answer leaves as text
+    (outside the allowlist) goes in <code>, which no client links."""
+    text = "Formulari (https://phish.example/form). Vegeu www.evil.com/x, o evil.com, ara."
+    out = render_inline(text)
+    assert "<code>https://phish.example/form</code>)." in out
+    assert "<code>www.evil.com/x</code>," in out
+    assert "<code>evil.com</code>, ara." in out
+    assert "<a " not in out
+
+
+def test_e_mails_numbers_and_allowed_links_are_left_alone():
+    assert render_inline("escriviu a usos.temps@exemple.cat") == "escriviu a usos.temps@exemple.cat"
+    assert render_inline("l'article 30.4 de la Llei 38/2003") == "l'article 30.4 de la Llei 38/2003"
+    out = render_inline("[Fitxa](https://cataleg.exemple.cat/recurs/1) i a.com")
+    assert out == '<a href="https://cataleg.exemple.cat/recurs/1">Fitxa</a> i <code>a.com</code>'
+    # A link label that is itself an address is not a second, hidden link.
+    assert render_inline("[evil.com](ftp://evil.com/x)") == "<code>evil.com</code>"
+
+
+def test_a_quoted_phishing_address_parses_as_code_and_no_link():
+    html = render_markdown("Ompliu el Formulari (https://phish.example/form) [1].", [hit(1)])
+    text, tags = parse_telegram_html(html, BOT_TAGS)
+    assert "https://phish.example/form" in text
+    assert [name for name, _ in tags] == ["code", "a"]  # the code, then the citation's link
+    assert all(attrs.get("href") != "https://phish.example/form" for _, attrs in tags)
