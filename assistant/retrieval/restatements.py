@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import replace
 
 import numpy as np
 from haystack import Document
@@ -88,19 +89,23 @@ class RestatementLinks:
         """Re-rank a fused list (one Document per unit, best first) so that each unit
         gains `weight` times the best fused score among its restatement partners in the
         same list. The best result stays first: a unit that matched the question best on
-        its own is not displaced by a pair that matched it less."""
+        its own is not displaced by a pair that matched it less. Scores are the re-ranked
+        ones (capped at the best result's), so the list stays in score order for whatever
+        sorts it again (the ask path's nudges, API clients)."""
         docs = list(fused)
         if weight <= 0 or len(docs) < 3 or not self.links:
             return docs
         score = {_unit(d): float(d.score or 0.0) for d in docs}
         head, rest = docs[:1], docs[1:]
+        ceiling = score[_unit(head[0])]
         boosted = []
         for position, doc in enumerate(rest):
             partners = (score[p] for p in self.partners(_unit(doc)) if p in score)
             gain = weight * max(partners, default=0.0)
-            boosted.append((-(score[_unit(doc)] + gain), position, doc))
-        boosted.sort(key=lambda item: (item[0], item[1]))
-        return head + [doc for _, _, doc in boosted]
+            boosted.append((score[_unit(doc)] + gain, position, doc))
+        boosted.sort(key=lambda item: (-item[0], item[1]))
+        # Sorted on the uncapped value; ties at the ceiling keep that order (stable sorts).
+        return head + [replace(doc, score=min(value, ceiling)) for value, _, doc in boosted]
 
 
 def _unit(doc: Document) -> str:

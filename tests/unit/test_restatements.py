@@ -66,8 +66,14 @@ def test_corroborated_units_move_up_but_the_best_result_stays_first() -> None:
     ranked = [d.meta["unit_id"] for d in links.corroborate(fused, 0.5)]
     # art#x: 0.4 + 0.5 x 0.6 = 0.70; faq#1: 0.6 + 0.5 x 0.4 = 0.80; other: 0.5.
     assert ranked == ["recurs:1", "faq#1", "art#x", "other"]
-    # Scores are left as fused: the grounding decision reads them.
-    assert {d.meta["unit_id"]: d.score for d in links.corroborate(fused, 0.5)}["art#x"] == 0.4
+    # Scores are the re-ranked ones, never above the best result's: the list stays sorted.
+    scores = [d.score for d in links.corroborate(fused, 0.5)]
+    assert scores == sorted(scores, reverse=True)
+    assert scores[2] == 0.4 + 0.5 * 0.6
+    strong = RestatementLinks({"b": {"c"}, "c": {"b"}})
+    capped = strong.corroborate([_doc("a", 0.9), _doc("b", 0.85), _doc("c", 0.8)], 1.0)
+    assert [d.meta["unit_id"] for d in capped] == ["a", "b", "c"]  # both 1.65: in order
+    assert [d.score for d in capped] == [0.9, 0.9, 0.9]
 
 
 def test_a_partner_outside_the_list_lends_nothing_and_weight_zero_changes_nothing() -> None:
