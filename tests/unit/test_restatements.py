@@ -67,7 +67,7 @@ def test_corroborated_units_move_up_but_the_best_result_stays_first() -> None:
     # art#x: 0.4 + 0.5 x 0.6 = 0.70; faq#1: 0.6 + 0.5 x 0.4 = 0.80; other: 0.5.
     assert ranked == ["recurs:1", "faq#1", "art#x", "other"]
     # Scores are the re-ranked ones, never above the best result's: the list stays sorted.
-    scores = [d.score for d in links.corroborate(fused, 0.5)]
+    scores = [d.score or 0.0 for d in links.corroborate(fused, 0.5)]
     assert scores == sorted(scores, reverse=True)
     assert scores[2] == 0.4 + 0.5 * 0.6
     strong = RestatementLinks({"b": {"c"}, "c": {"b"}})
