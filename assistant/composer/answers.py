@@ -116,6 +116,10 @@ def resource_card(
 
 
 MAX_REQUIREMENTS = 3
+# A description sentence is quoted next to the best resource's card when it shares at
+# least half the weight of the question's rarest word (PassagePicker.score) and more
+# than the lead sentence the card already shows.
+ANSWERING_SENTENCE_MIN = 0.5
 
 
 def requirements(hit: Hit) -> str:
@@ -195,6 +199,8 @@ class AnswerComposer:
             lead = first_sentence(str(hit.metadata.get("descripcio") or hit.snippet))
             card = resource_card(hit, n, today, lead, links)
             stated = self._asked_fact(analysis, hit, text, lead)
+            if not stated and n == 1:
+                stated = self._answering_sentence(analysis, hit, lead)
             if stated:
                 card += f"\n- Sobre el que demaneu, la fitxa diu: «{inert(stated, links)}»"
             # The best match's conditions (notice to give, what to return, who may not
@@ -222,6 +228,26 @@ class AnswerComposer:
             )
         )
         return Composed("\n\n".join(blocks), cited)
+
+    def _answering_sentence(self, analysis: QueryAnalysis, hit: Hit, lead: str) -> str | None:
+        """The sentence of the best resource's description that shares most of the
+        question's rare words, when it shares more than the lead the card shows ("i
+        exposicions, també en porten?": the sentence about its exhibitions)."""
+        description = str(hit.metadata.get("descripcio") or "")
+        terms = self.passages.weighted_terms(analysis.terms)
+        if not terms or not description:
+            return None
+        lead_score = self.passages.score(terms, lead, set())
+        best: tuple[float, str] | None = None
+        for sentence in sentences(description):
+            if sentence == lead:
+                continue
+            score = self.passages.score(terms, sentence, set())
+            if best is None or score > best[0]:
+                best = (score, sentence)
+        if best is None or best[0] < ANSWERING_SENTENCE_MIN or best[0] <= lead_score:
+            return None
+        return best[1]
 
     def _asked_fact(self, analysis: QueryAnalysis, hit: Hit, text: str, lead: str) -> str | None:
         """A sentence stating the fact asked for, when the card's fields do not state it."""

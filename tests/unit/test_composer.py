@@ -169,3 +169,26 @@ def test_the_best_sentence_is_quoted_with_the_rest_of_its_paragraph() -> None:
     # A paragraph longer than the budget is not quoted whole: only its best sentences.
     short = picker.best(analyzer.query_terms("recàrrec de mora"), text, max_chars=60)
     assert len(short) <= 80
+
+
+def test_the_best_card_quotes_the_description_sentence_that_answers() -> None:
+    """The card shows the description's first sentence; when another one shares more of
+    the question's words, it is quoted too (and only on the best card)."""
+    activities = resource(
+        "22436",
+        "Activitats de salut a l'escola",
+        descripcio=(
+            "Activitats educatives als centres sobre hàbits saludables. Hi ha tallers "
+            "d'alimentació. També s'hi poden demanar exposicions interactives sobre el sucre "
+            "amagat, que s'instal·len dues setmanes."
+        ),
+    )
+    asked = analyse("I exposicions, també en porten?", ANALYZER, has_history=True)
+    composed = COMPOSER.resources(asked, [activities, EXHIBITION], TODAY)
+    assert "la fitxa diu: «També s'hi poden demanar exposicions interactives" in composed.text
+    assert composed.text.count("la fitxa diu") == 1
+    assert check_answer(composed.text, composed.cited) == []
+    # Nothing quoted when the lead already says what the question asks.
+    lead_only = analyse("Activitats sobre hàbits saludables als centres?", ANALYZER)
+    plain = COMPOSER.resources(lead_only, [activities], TODAY)
+    assert "la fitxa diu" not in plain.text
