@@ -100,3 +100,14 @@ def ranked(results: list[ScoredChunk]) -> list[ScoredChunk]:
     """Best first, equal scores by chunk id: engines break ties in their own order, and
     the same query must give the same list in every engine."""
     return sorted(results, key=lambda r: (-r.score, r.chunk_id))
+
+
+def section_unit_id(doc_id: str, section_index: int) -> str:
+    """The unit id of one article, provision or FAQ entry of a document (a catalogue
+    resource is its own unit: its unit id is its doc id)."""
+    return f"{doc_id}#s{section_index}"
+
+
+def unit_document(unit_id: str) -> str:
+    """The doc id a unit belongs to (the inverse of section_unit_id)."""
+    return unit_id.split("#s", 1)[0]

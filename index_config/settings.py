@@ -92,6 +92,9 @@ class RetrievalSettings(BaseModel):
     weights: dict[str, FusionWeights] = Field(default_factory=dict)
     default: FusionWeights = FusionWeights(dense=0.5, sparse=0.5)
     restatements: RestatementSettings = RestatementSettings()
+    # Added to the fused score of the articles of the regulation of an instrument the
+    # question names (assistant/retrieval/instruments.py; 0: off). Tuned on the tuning half.
+    instrument_bonus: float = 0.3
 
     def weights_for(self, model: str) -> FusionWeights:
         return self.weights.get(model, self.default)

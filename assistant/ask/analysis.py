@@ -58,6 +58,8 @@ class QueryAnalysis:
     recipient: str | None = None
     open_on: dt.date | None = None
     prefers_tipologia: str | None = None
+    # The plan's instruments the question names (lexicon.yaml: instruments).
+    instruments: tuple[str, ...] = ()
     facets: tuple[str, ...] = ()
     # The words that asked for those facts ("fins quan", "import").
     facet_words: tuple[str, ...] = ()
@@ -200,6 +202,7 @@ def analyse(
         recipient=recipient,
         open_on=open_on,
         prefers_tipologia=prefers,
+        instruments=lex.instruments_named(folded),
         facets=facets,
         facet_words=facet_words,
         years=_years(text),

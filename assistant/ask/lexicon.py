@@ -63,6 +63,10 @@ class Lexicon:
     open_now_when: PhraseSet
     open_now_with: PhraseSet
     tipologia: dict[str, PhraseSet]
+    # Instrument -> (the words that name it, words of its regulation's title).
+    instruments: dict[str, tuple[PhraseSet, str]]
+    # The instrument whose resources the catalogue records are.
+    resource_instrument: str | None
     follow_leading: frozenset[str]
     follow_pointing: PhraseSet
     follow_enclitics: tuple[str, ...]
@@ -80,6 +84,12 @@ class Lexicon:
     duration: re.Pattern[str]
     roles: PhraseSet
     measures: PhraseSet
+
+    def instruments_named(self, folded_text: str) -> tuple[str, ...]:
+        """The instruments a (folded) text names, in the lexicon's order."""
+        return tuple(
+            name for name, (said, _) in self.instruments.items() if said.found(folded_text)
+        )
 
     def facet(self, name: str) -> Facet | None:
         return next((f for f in self.facets if f.name == name), None)
@@ -103,6 +113,13 @@ def load_lexicon(path: Path | None = None) -> Lexicon:
         open_now_when=PhraseSet(raw["open_now"]["when"]),
         open_now_with=PhraseSet(raw["open_now"]["with"]),
         tipologia={_tipologia_name(k): PhraseSet(v) for k, v in raw["tipologia"].items()},
+        instruments={
+            name: (PhraseSet(spec["named"]), fold(spec["regulation"]))
+            for name, spec in raw["instruments"].items()
+        },
+        resource_instrument=next(
+            (name for name, spec in raw["instruments"].items() if spec.get("resources")), None
+        ),
         follow_leading=frozenset(fold(w) for w in follow["leading"]),
         follow_pointing=PhraseSet(follow["pointing"]),
         follow_enclitics=tuple(follow["enclitics"]),

@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 
 from assistant.ask.analysis import QueryAnalysis
 from assistant.ask.eligibility import eligible
+from assistant.ask.lexicon import default_lexicon
 from assistant.ask.spelling import SpellingMatcher
 from assistant.conversation import Turn
 from assistant.models import Filters, Hit
 from assistant.retrieval.searcher import Retrieved, Searcher, SearchResult
+from index_config.analyzer import fold
 from index_config.settings import AskSettings
 
 
@@ -60,6 +62,20 @@ def _context_text(history: list[Turn], max_chars: int) -> str:
     return out
 
 
+def turn_instruments(analysis: QueryAnalysis, context: str, focus: list[Hit]) -> tuple[str, ...]:
+    """The instruments a turn is about: those it names; for a follow-up, those its
+    conversation named, or the catalogue when it follows catalogue resources."""
+    if analysis.instruments or not analysis.follow_up:
+        return analysis.instruments
+    lexicon = default_lexicon()
+    named = lexicon.instruments_named(fold(context))
+    if named:
+        return named
+    if focus and lexicon.resource_instrument:
+        return (lexicon.resource_instrument,)
+    return ()
+
+
 class CandidateSearch:
     def __init__(self, searcher: Searcher, settings: AskSettings) -> None:
         self.searcher = searcher
@@ -98,6 +114,7 @@ class CandidateSearch:
             effective,
             top_k=s.candidates,
             query_terms=self._terms(analysis, spelling, context),
+            instruments=turn_instruments(analysis, context, focus),
         )
         tokens = analysis.informative
         alone: Candidates | None = None
@@ -113,6 +130,7 @@ class CandidateSearch:
                 effective,
                 top_k=s.candidates,
                 query_terms=self._terms(analysis, spelling),
+                instruments=analysis.instruments,
             )
             alone = self._candidates(
                 analysis, plain, analysis.text, effective, last, focus, "", analysis.informative

@@ -20,6 +20,7 @@ from haystack import Document
 from assistant.errors import IndexNotReadyError
 from assistant.models import Filters
 from assistant.retrieval.filters import to_haystack
+from assistant.retrieval.instruments import InstrumentRegulations
 from assistant.retrieval.restatements import RestatementLinks
 from assistant.retrieval.retriever import HybridChunkRetriever
 from index_config import Settings
@@ -221,9 +222,10 @@ class IndexHandle:
         try:
             # Here, off the request path (at start-up or in the watcher thread).
             restatements = RestatementLinks.from_store(opened.store, retrieval.restatements)
+            instruments = InstrumentRegulations.from_store(opened.store)
         except StoreError as exc:
-            log.warning("index %s: no FAQ-article links (%s)", name, exc)
-            restatements = RestatementLinks()
+            log.warning("index %s: no FAQ-article links or instruments (%s)", name, exc)
+            restatements, instruments = RestatementLinks(), InstrumentRegulations()
         served = OpenIndex(
             version=name,
             count=opened.count,
@@ -240,6 +242,8 @@ class IndexHandle:
                 normalisation=retrieval.normalisation,
                 restatements=restatements,
                 restatement_weight=retrieval.restatements.weight,
+                instruments=instruments,
+                instrument_bonus=retrieval.instrument_bonus,
             ),
             opened=opened,
             on_failure=self.report_failure,

@@ -16,6 +16,7 @@ from haystack import Document, component
 from haystack.dataclasses import SparseEmbedding
 
 from assistant.retrieval.fusion import Normalisation, WeightedScoreFusion
+from assistant.retrieval.instruments import InstrumentRegulations
 from assistant.retrieval.restatements import RestatementLinks
 from index_config.chunk_store import ChunkStore, EngineFusion, VectorQuery
 from index_config.points import ScoredChunk
@@ -42,6 +43,8 @@ class HybridChunkRetriever:
         normalisation: Normalisation = "dbsf",
         restatements: RestatementLinks | None = None,
         restatement_weight: float = 0.0,
+        instruments: InstrumentRegulations | None = None,
+        instrument_bonus: float = 0.0,
     ) -> None:
         """`restatements`: FAQ <-> article links of this version; each unit of the fused
         list gains `restatement_weight` x its best partner's score (restatements.py)."""
@@ -54,6 +57,8 @@ class HybridChunkRetriever:
         self.normalisation: Normalisation = normalisation
         self.restatements = restatements or RestatementLinks()
         self.restatement_weight = restatement_weight
+        self.instruments = instruments or InstrumentRegulations()
+        self.instrument_bonus = instrument_bonus
 
     @component.output_types(documents=list[Document], dense=list[Document], sparse=list[Document])
     def run(
@@ -63,7 +68,10 @@ class HybridChunkRetriever:
         filters: dict | None = None,
         top_k: int = 10,
         weights: tuple[float, float] | None = None,
+        instruments: tuple[str, ...] = (),
     ) -> dict[str, list[Document]]:
+        """`instruments`: those the question names (lexicon.yaml): their regulations'
+        articles are nudged up (instruments.py)."""
         candidates = max(self.candidates, top_k)
         # A unit has ~1.1 chunks on average: 2x candidates keep about `candidates` units.
         limit = candidates * 2
@@ -86,6 +94,9 @@ class HybridChunkRetriever:
                 queries, engine, limit, UNIT
             )
             fused = _units(fused_points, limit)
+        fused = self.instruments.nudge(
+            fused, self.instruments.regulations_of(instruments), self.instrument_bonus
+        )
         # Restatement partners are looked for among all candidates, then the list is cut.
         fused = self.restatements.corroborate(fused, self.restatement_weight)[:top_k]
         raw = {

