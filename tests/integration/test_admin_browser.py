@@ -255,3 +255,30 @@ def test_the_widget_shows_the_request_id_of_a_failed_request(browser: Any, base_
     finally:
         context.close()
     assert console.unexpected() == []
+
+
+@pytest.mark.parametrize("timezone", ["Pacific/Kiritimati", "Pacific/Pago_Pago"])
+def test_the_default_period_is_the_servers_whatever_the_browsers_clock(
+    browser: Any, base_url: str, seeded: Seeded, timezone: str
+) -> None:
+    """The report's days are in its own time zone (Europe/Madrid). A browser 13 hours
+    ahead or 12 hours behind it is on another date for half of every day (between them,
+    at any hour): the page must not take "today" from its clock, or today's questions
+    drop out of the default period."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    context, page, console = open_page(browser, base_url, 1280, 900, timezone_id=timezone)
+    try:
+        page.goto(f"{base_url}/admin")
+        enter(page, TOKEN)
+        wait_for_report(page)
+        today = dt.datetime.now(ZoneInfo(seeded.service.settings.report_timezone)).date()
+        expect(page.get_by_label("Fins al")).to_have_value(today.isoformat())
+        expect(page.locator("#figures .figure").first.locator(".value")).to_have_text(
+            str(seeded.asked)
+        )
+        assert f"to={today.isoformat()}" in page.url
+        assert console.unexpected() == []
+    finally:
+        context.close()

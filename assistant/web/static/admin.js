@@ -50,11 +50,6 @@
     }
   }
 
-  function isoDay(date) {
-    var pad = function (n) { return (n < 10 ? "0" : "") + n; };
-    return date.getFullYear() + "-" + pad(date.getMonth() + 1) + "-" + pad(date.getDate());
-  }
-
   function shortDay(iso) {
     var m = /^(\d{4})-(\d{2})-(\d{2})/.exec(String(iso));
     return m ? Number(m[3]) + "/" + Number(m[2]) : String(iso);
@@ -154,15 +149,26 @@
 
   function load(key) {
     var p = period();
-    if (!p.from || !p.to) { showStatus("Indiqueu les dues dates del període.", true); return; }
-    history.replaceState(null, "", query(p));
+    // No dates yet: the server's default period (the last 30 days in the report's time
+    // zone, which the browser's clock may not share), then shown in the form.
+    var byDefault = !p.from && !p.to;
+    if (!byDefault && (!p.from || !p.to)) {
+      showStatus("Indiqueu les dues dates del període.", true);
+      return;
+    }
+    if (!byDefault) history.replaceState(null, "", query(p));
     var seq = ++latest;
     reportBox.setAttribute("aria-busy", "true");
     showStatus("Preparant l'informe…", false);
-    request("/api/admin/report" + query(p), key)
+    request("/api/admin/report" + (byDefault ? "" : query(p)), key)
       .then(function (response) { return response.json(); })
       .then(function (report) {
         if (seq !== latest) return;
+        if (byDefault) {
+          periodForm.elements.from.value = report.period.from;
+          periodForm.elements.to.value = report.period.to;
+          history.replaceState(null, "", query(period()));
+        }
         render(report);
         showStatus("Informe del " + longDay(report.period.from) + " al " + longDay(report.period.to) + ".", false);
       })
@@ -411,10 +417,8 @@
 
   // ---- start -------------------------------------------------------------------------
   var params = new URLSearchParams(location.search);
-  var today = new Date();
-  var monthAgo = new Date(today.getFullYear(), today.getMonth(), today.getDate() - 29);
-  periodForm.elements.from.value = params.get("from") || isoDay(monthAgo);
-  periodForm.elements.to.value = params.get("to") || isoDay(today);
+  periodForm.elements.from.value = params.get("from") || "";
+  periodForm.elements.to.value = params.get("to") || "";
   var saved = token();
   if (saved) {
     reportBox.hidden = false;
