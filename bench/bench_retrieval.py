@@ -33,30 +33,26 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-for _name, _value in {
-    "HF_HUB_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-    "HAYSTACK_TELEMETRY_ENABLED": "False",
-    "TOKENIZERS_PARALLELISM": "false",
-}.items():
-    os.environ.setdefault(_name, _value)
+import offline  # noqa: F401  (bench/offline.py: before any model library)
 
-from haystack import Document  # noqa: E402
-from haystack.components.retrievers.in_memory import InMemoryBM25Retriever  # noqa: E402
-from haystack.document_stores.in_memory import InMemoryDocumentStore  # noqa: E402
+# isort: split
 
-from assistant.evaluation.retrieval_eval import (  # noqa: E402
+from haystack import Document
+from haystack.components.retrievers.in_memory import InMemoryBM25Retriever
+from haystack.document_stores.in_memory import InMemoryDocumentStore
+
+from assistant.evaluation.retrieval_eval import (
     Question,
     SearchFn,
     evaluate_retrieval,
     load_questions,
 )
-from assistant.models import Filters, Hit  # noqa: E402
-from assistant.retrieval.searcher import Searcher  # noqa: E402
-from index_config.embedders import index_fingerprint, text_embedder  # noqa: E402
-from index_config.settings import PROJECT_DIR, Settings  # noqa: E402
-from ingest.job import IngestJob, IngestReport  # noqa: E402
-from ingest.sources import convert_item, resolve  # noqa: E402
+from assistant.models import Filters, Hit
+from assistant.retrieval.searcher import Searcher
+from index_config.embedders import index_fingerprint, text_embedder
+from index_config.settings import PROJECT_DIR, Settings
+from ingest.job import IngestJob, IngestReport
+from ingest.sources import convert_item, resolve
 
 RESULTS_DIR = PROJECT_DIR / "bench" / "results"
 DEFAULT_QUESTIONS = PROJECT_DIR / "data" / "questions-dev.jsonl"

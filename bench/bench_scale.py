@@ -45,23 +45,20 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-for _name, _value in {
-    "HF_HUB_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-    "HAYSTACK_TELEMETRY_ENABLED": "False",
-    "TOKENIZERS_PARALLELISM": "false",
-    "CONCERTA_TODAY": "2022-03-15",
-}.items():
-    os.environ.setdefault(_name, _value)
+import offline  # noqa: F401  (bench/offline.py: before any model library)
 
-import numpy as np  # noqa: E402
-from haystack import Document, component  # noqa: E402
-from rich.console import Console  # noqa: E402
+# isort: split
 
-from index_config.embedders import document_embedder, index_fingerprint  # noqa: E402
-from index_config.settings import PROJECT_DIR, Settings  # noqa: E402
-from ingest.job import IngestJob, IngestReport  # noqa: E402
-from ingest.sources import SourceItem, convert_item  # noqa: E402
+os.environ.setdefault("CONCERTA_TODAY", "2022-03-15")
+
+import numpy as np
+from haystack import Document, component
+from rich.console import Console
+
+from index_config.embedders import document_embedder, index_fingerprint
+from index_config.settings import PROJECT_DIR, Settings
+from ingest.job import IngestJob, IngestReport
+from ingest.sources import SourceItem, convert_item
 
 RESULTS_DIR = PROJECT_DIR / "bench" / "results"
 SAMPLE = PROJECT_DIR / "data" / "sample" / "cataleg" / "cataleg-2022.jsonl"

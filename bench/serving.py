@@ -6,20 +6,15 @@ Import it first: it sets the offline variables before any model library is impor
 
 from __future__ import annotations
 
-import os
 import socket
 import sys
 from contextlib import closing
 
-for _name, _value in {
-    "HF_HUB_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-    "HAYSTACK_TELEMETRY_ENABLED": "False",
-    "TOKENIZERS_PARALLELISM": "false",
-}.items():
-    os.environ.setdefault(_name, _value)
+import offline  # noqa: F401  (bench/offline.py: before any model library)
 
-from index_config.settings import PROJECT_DIR, Settings  # noqa: E402
+# isort: split
+
+from index_config.settings import PROJECT_DIR, Settings
 
 RESULTS_DIR = PROJECT_DIR / "bench" / "results"
 DEFAULT_QUESTIONS = PROJECT_DIR / "data" / "questions-dev.jsonl"
