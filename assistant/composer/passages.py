@@ -19,10 +19,29 @@ from index_config.analyzer import CatalanAnalyzer, fold
 _SENTENCE = re.compile(r"(?<=[.;!?])\s+(?=[A-ZÀ-Ú0-9«(])|\n+")
 # A quoted sentence asked for by its fact wins over one that only shares words.
 FACT_BONUS = 1.5
+# A line that is an item of the list its paragraph announces ("a. Aquest Protocol ...",
+# "b) ...", "- ..."): it belongs to that paragraph, and its marker to its sentence.
+_ITEM = re.compile(r"^\s*(?:([a-z]|[ivx]{1,4})[.)]|[-\u2022\u2013])\s+")
 
 
 def sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE.split(text or "") if len(s.strip()) > 2]
+
+
+def paragraphs(text: str) -> list[list[str]]:
+    """The lines of `text` grouped into paragraphs: a list item joins the paragraph that
+    announces it, its marker written "a)" so that it stays at the head of its sentence."""
+    out: list[list[str]] = []
+    for line in (text or "").split("\n"):
+        if not line.strip():
+            continue
+        item = _ITEM.match(line)
+        if item and out:
+            marker = f"{item.group(1)})" if item.group(1) else "-"
+            out[-1].append(f"{marker} {line[item.end() :].strip()}")
+        else:
+            out.append([line])
+    return out
 
 
 def first_sentence(text: str) -> str:
@@ -94,10 +113,11 @@ class PassagePicker:
         introduces), and up to two more that score close to it."""
         paragraph_of: list[int] = []
         parts: list[str] = []
-        for n, paragraph in enumerate(p for p in (text or "").split("\n") if p.strip()):
-            for sentence in sentences(paragraph):
-                parts.append(sentence)
-                paragraph_of.append(n)
+        for n, paragraph in enumerate(paragraphs(text)):
+            for line in paragraph:
+                for sentence in sentences(line):
+                    parts.append(sentence)
+                    paragraph_of.append(n)
         if not parts:
             return ""
         terms = self.weighted_terms(query_terms, context)
@@ -108,8 +128,10 @@ class PassagePicker:
         best = scored[0][2]
         wanted_order = [best]
         # A sentence that announces a list ("... són els següents:") needs its items.
-        if parts[best].endswith(":") and best + 1 < len(parts):
-            wanted_order.append(best + 1)
+        if parts[best].endswith(":"):
+            wanted_order += [
+                i for i in range(best + 1, len(parts)) if paragraph_of[i] == paragraph_of[best]
+            ] or [i for i in (best + 1,) if i < len(parts)]
         same = [i for i, n in enumerate(paragraph_of) if n == paragraph_of[best]]
         if sum(len(parts[i]) + 1 for i in same) <= max_chars:
             wanted_order += same
@@ -118,6 +140,8 @@ class PassagePicker:
         used = 0
         for i in dict.fromkeys(wanted_order):
             if picked and used + len(parts[i]) + 1 > max_chars:
+                if paragraph_of[i] == paragraph_of[best] and i > best:
+                    break  # the rest of a list does not fit: no item after a gap
                 continue
             picked.add(i)
             used += len(parts[i]) + 1

@@ -171,6 +171,36 @@ def test_the_best_sentence_is_quoted_with_the_rest_of_its_paragraph() -> None:
     assert len(short) <= 80
 
 
+def test_a_sentence_that_announces_a_list_is_quoted_with_all_its_items() -> None:
+    """The items of a list are lines of their own under the paragraph that announces it;
+    the quote keeps every item, with its marker, and not the next numbered paragraph."""
+    from assistant.composer.passages import PassagePicker, paragraphs
+
+    text = (
+        "Article 7. Registre\n"
+        "1. El registre de gossos potencialment perillosos conté, com a mínim:\n"
+        "a. El nom de la persona titular.\n"
+        "b) El número del xip de l'animal.\n"
+        "- La data de la llicència.\n"
+        "2. Les baixes es comuniquen en deu dies."
+    )
+    assert [len(p) for p in paragraphs(text)] == [1, 4, 1]
+    analyzer = CatalanAnalyzer()
+    passage = PassagePicker(analyzer).best(
+        analyzer.query_terms("què ha de contenir el registre de gossos perillosos?"), text
+    )
+    assert "com a mínim: a) El nom de la persona titular. b) El número del xip" in passage
+    assert "- La data de la llicència." in passage
+    assert "baixes" not in passage
+    # When the items do not all fit, the quote stops before the first one left out.
+    short = PassagePicker(analyzer).best(
+        analyzer.query_terms("què ha de contenir el registre de gossos perillosos?"),
+        text,
+        max_chars=110,
+    )
+    assert "a) El nom" in short and "xip" not in short and "llicència" not in short
+
+
 def test_the_best_card_quotes_the_description_sentence_that_answers() -> None:
     """The card shows the description's first sentence; when another one shares more of
     the question's words, it is quoted too (and only on the best card)."""
