@@ -49,6 +49,7 @@ class AssistantService:
             settings.contact,
             idf=lambda term: self._term_stats().idf(term),
             links=self.links.policy,
+            whole_quote_chars=settings.ask.whole_quote_chars,
         )
         self.pipeline = AskPipeline(settings, self.searcher, self.composer, self._profile)
         self.conversations: ConversationStore | None = None

@@ -139,6 +139,10 @@ class AskSettings(BaseModel):
     # Years up to this many before the covered period are the town's history; later
     # years outside it are another plan or catalogue ("el catàleg del 2019").
     period_margin_years: int = 5
+    # An article or FAQ answer this short is quoted whole, not by its best sentences: a
+    # FAQ answer is written to be read whole, and a short article is one rule whose
+    # paragraphs qualify each other (a limit in one, its exception in the next). Chosen on the tuning half (bench/README.md).
+    whole_quote_chars: int = 700
     decision: DecisionWeights = DecisionWeights()
 
 

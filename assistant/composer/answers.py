@@ -17,7 +17,7 @@ from assistant.ask.analysis import QueryAnalysis
 from assistant.ask.decision import Decision
 from assistant.ask.lexicon import Lexicon, default_lexicon
 from assistant.cards import ResourceCard, card_for, window_for
-from assistant.composer.passages import PassagePicker, first_sentence, sentences
+from assistant.composer.passages import PassagePicker, first_sentence, paragraphs, sentences
 from assistant.instructions import OMITTED, drop_instructions
 from assistant.links import NO_LINKS, LinkPolicy
 from assistant.models import Hit
@@ -158,9 +158,12 @@ class AnswerComposer:
         idf: Callable[[str], float] | None = None,
         lexicon: Lexicon | None = None,
         links: Callable[[], LinkPolicy] | None = None,
+        whole_quote_chars: int = 700,
     ) -> None:
         """`links`: the policy for links quoted from sources (assistant/links.py); none
-        by default, so every link copied from a source is text."""
+        by default, so every link copied from a source is text. `whole_quote_chars`: an
+        article or FAQ answer up to this long is quoted whole (AskSettings)."""
+        self.whole_quote_chars = whole_quote_chars
         self.analyzer = analyzer
         self.contact = contact
         self._links = links or (lambda: NO_LINKS)
@@ -271,8 +274,8 @@ class AnswerComposer:
         links = self._links()
         for n, hit in enumerate(hits, start=1):
             text = str(hit.metadata.get("text") or hit.snippet)
-            if hit.kind == "faq" and len(text) <= 700:
-                passage = text  # a FAQ answer is written to be read whole
+            if len(text) <= self.whole_quote_chars:
+                passage = " ".join(" ".join(lines) for lines in paragraphs(text))
             else:
                 passage = (
                     self.passages.best(analysis.terms, text, analysis.facets, context)

@@ -113,6 +113,26 @@ def test_a_rules_answer_quotes_the_sentence_with_the_asked_date() -> None:
     assert composed.text.startswith("Segons l'**Article 26. Justificació** del Règim regulador [1]")
 
 
+def test_a_short_article_is_quoted_whole_and_a_long_one_by_its_best_sentences() -> None:
+    """A rule and its exception sit in different paragraphs: a short article is quoted
+    whole, whatever words the question shares with each paragraph."""
+    short = article(
+        "Article 10. Llicències",
+        "1. Cada titular pot tenir una sola llicència per animal.\n"
+        "2. No hi ha límit de llicències per titular.",
+    )
+    question = analyse("Podem tenir dues llicències per al mateix gos?", ANALYZER)
+    composed = COMPOSER.regulation(question, [short])
+    assert "1. Cada titular pot tenir una sola llicència per animal. 2. No hi ha" in composed.text
+    long_text = "1. Cada titular pot tenir una sola llicència per animal.\n" + "\n".join(
+        f"{n}. El registre de l'any {2000 + n} es consulta a l'oficina de cens."
+        for n in range(2, 12)
+    )
+    narrow = AnswerComposer(ANALYZER, "l'Oficina", whole_quote_chars=200)
+    composed = narrow.regulation(question, [article("Article 11. Registre", long_text)])
+    assert "una sola llicència" in composed.text and "2011" not in composed.text
+
+
 def decision(reason: str, *detail: str) -> Decision:
     return Decision(False, reason, 0.0, Evidence(0, (), 0, 0, 0, 0), tuple(detail))  # type: ignore[arg-type]
 
