@@ -90,7 +90,7 @@ class RestatementLinks:
         gains `weight` times the best fused score among its restatement partners in the
         same list. The best result stays first: a unit that matched the question best on
         its own is not displaced by a pair that matched it less. Scores are the re-ranked
-        ones (capped at the best result's), so the list stays in score order for whatever
+        ones (scaled so that none is above the best result's), so the list stays in order for whatever
         sorts it again (the ask path's nudges, API clients)."""
         docs = list(fused)
         if weight <= 0 or len(docs) < 3 or not self.links:
@@ -104,8 +104,12 @@ class RestatementLinks:
             gain = weight * max(partners, default=0.0)
             boosted.append((score[_unit(doc)] + gain, position, doc))
         boosted.sort(key=lambda item: (-item[0], item[1]))
-        # Sorted on the uncapped value; ties at the ceiling keep that order (stable sorts).
-        return head + [replace(doc, score=min(value, ceiling)) for value, _, doc in boosted]
+        # Scaled, not capped, under the best result's score: capping tied every boosted
+        # unit at the ceiling, and the ask path's later nudges and cut-offs then saw no
+        # gaps between them (bench/README.md).
+        top = max((value for value, _, _ in boosted), default=0.0)
+        scale = ceiling / top if top > ceiling > 0 else 1.0
+        return head + [replace(doc, score=value * scale) for value, _, doc in boosted]
 
 
 def _unit(doc: Document) -> str:

@@ -71,9 +71,12 @@ def test_corroborated_units_move_up_but_the_best_result_stays_first() -> None:
     assert scores == sorted(scores, reverse=True)
     assert scores[2] == 0.4 + 0.5 * 0.6
     strong = RestatementLinks({"b": {"c"}, "c": {"b"}})
-    capped = strong.corroborate([_doc("a", 0.9), _doc("b", 0.85), _doc("c", 0.8)], 1.0)
-    assert [d.meta["unit_id"] for d in capped] == ["a", "b", "c"]  # both 1.65: in order
-    assert [d.score for d in capped] == [0.9, 0.9, 0.9]
+    scaled = strong.corroborate(
+        [_doc("a", 0.9), _doc("b", 0.85), _doc("c", 0.8), _doc("d", 0.7)], 1.0
+    )
+    assert [d.meta["unit_id"] for d in scaled] == ["a", "b", "c", "d"]  # b, c: 1.65, in order
+    # Scaled under the best score, not capped at it: d keeps its distance below b and c.
+    assert [round(d.score or 0.0, 4) for d in scaled] == [0.9, 0.9, 0.9, round(0.7 * 0.9 / 1.65, 4)]
 
 
 def test_a_partner_outside_the_list_lends_nothing_and_weight_zero_changes_nothing() -> None:
