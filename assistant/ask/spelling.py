@@ -6,10 +6,15 @@ words are often one or two letters away from the Catalan ones ("caminos"/camins,
 frequency is matched to the vocabulary forms within a small edit distance; the match
 counts, at a lower weight, both in the sparse query and in the grounding signals. Words of
 the index are never "corrected".
+
+A clipped word ("la biblio", "l'info del web") is a prefix of the word it stands for, far
+beyond any edit distance: an unseen word with no near spelling is matched to the most
+frequent vocabulary forms it is the beginning of, when they are clearly longer.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
 
 from rapidfuzz import process
@@ -28,6 +33,9 @@ class SpellingSettings:
     # Weight of a corrected term relative to the user's own words.
     weight: float = 0.7
     max_candidates: int = 2
+    # Clippings: the shortest clipped word, and how many letters longer its full form is.
+    min_clipping: int = 5
+    clipped_letters: int = 3
 
 
 class SpellingMatcher:
@@ -46,6 +54,7 @@ class SpellingMatcher:
         self._vocabulary = [
             t for t in document_frequency if not t.startswith("~") and t.isalpha() and len(t) > 2
         ]
+        self._sorted = sorted(self._vocabulary)
         self._cache: dict[str, tuple[str, ...]] = {}
 
     def known(self, token: str) -> bool:
@@ -74,9 +83,23 @@ class SpellingMatcher:
                 key=lambda m: (m[1], -self.df.get(m[0], 0)),
             )
             found = tuple(m[0] for m in ranked[: s.max_candidates])
+            if not found and len(token) >= s.min_clipping:
+                found = self._completions(light)
         if len(self._cache) < 50_000:
             self._cache[token] = found
         return found
+
+    def _completions(self, light: str) -> tuple[str, ...]:
+        """The most frequent vocabulary forms that `light` is a clipping of."""
+        start = bisect_left(self._sorted, light)
+        longer = []
+        for form in self._sorted[start : start + 200]:
+            if not form.startswith(light):
+                break
+            if len(form) >= len(light) + self.settings.clipped_letters:
+                longer.append(form)
+        longer.sort(key=lambda form: -self.df.get(form, 0))
+        return tuple(longer[: self.settings.max_candidates])
 
     def expand(self, terms: dict[str, float], tokens: tuple[str, ...]) -> dict[str, float]:
         """Query terms plus the corrections of unseen tokens, at a reduced weight."""
