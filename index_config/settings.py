@@ -133,6 +133,9 @@ class AskSettings(BaseModel):
     # A follow-up turns to the rules when the question alone finds an article or FAQ entry
     # whose coverage of its own words is at least this.
     rule_turn_coverage: float = 0.4
+    # ... and when it has at least this many informative words of its own (fewer: it is
+    # elliptic, "i al PGI?", and is searched with its context).
+    rule_turn_min_words: int = 2
     # Weights of near spellings and synonyms in the coverage signal.
     spelling_weight: float = 0.7
     synonym_weight: float = 0.7

@@ -207,7 +207,15 @@ class AskPipeline:
         alone = candidates.alone
         rule_turn = None
         own = 0.0
-        if alone is not None and alone.results and alone.results[0].hit.kind != "recurs":
+        # A turn that names only what changes ("i al PGI?", "i per a una EMD?") is
+        # elliptic: it asks the previous question again about that, so it never stands
+        # alone, however well an article covers its one word.
+        if (
+            alone is not None
+            and alone.results
+            and alone.results[0].hit.kind != "recurs"
+            and len(analysis.informative) >= self.ask.rule_turn_min_words
+        ):
             own, _, _ = self.evidence.coverage(
                 analysis.informative,
                 [r.document for r in alone.results[:3]],

@@ -76,6 +76,32 @@ def turn_instruments(analysis: QueryAnalysis, context: str, focus: list[Hit]) ->
     return ()
 
 
+def without_other_instruments(context: str, named: tuple[str, ...]) -> str:
+    """The context without the phrases that name instruments other than `named`: a
+    follow-up that names another instrument ("i al PGI?" after a question about the
+    catalogue) asks the earlier question about that one, so the earlier instrument's name
+    must not pull the search back to it."""
+    lexicon = default_lexicon()
+    folded_chars = [fold(ch) for ch in context]
+    if all(len(ch) == 1 for ch in folded_chars):
+        text, folded = context, "".join(folded_chars)  # one folded char per char
+    else:
+        text = folded = fold(context)
+    spans = sorted(
+        span
+        for name, (said, _) in lexicon.instruments.items()
+        if name not in named
+        for span in said.spans(folded)
+    )
+    kept, position = [], 0
+    for start, end in spans:
+        if start >= position:
+            kept.append(text[position:start])
+        position = max(position, end)
+    kept.append(text[position:])
+    return " ".join("".join(kept).split())
+
+
 class CandidateSearch:
     def __init__(self, searcher: Searcher, settings: AskSettings) -> None:
         self.searcher = searcher
@@ -90,8 +116,12 @@ class CandidateSearch:
             else dict(analysis.terms)
         )
         if context:
+            # An elliptic turn ("i al PGI?") asks the earlier question again: its context
+            # is the question, at full weight.
+            elliptic = len(analysis.informative) < self.settings.rule_turn_min_words
+            share = 1.0 if elliptic else self.settings.context_weight
             for term, weight in self.searcher.analyzer.query_terms(context).items():
-                terms.setdefault(term, self.settings.context_weight * weight)
+                terms.setdefault(term, share * weight)
         return terms
 
     def run(
@@ -108,6 +138,8 @@ class CandidateSearch:
         last = history[-1] if history else None
         focus = [h for h in (last.sources if last else []) if h.kind == "recurs"]
         context = _context_text(history, s.max_context_chars) if analysis.follow_up else ""
+        if context and analysis.instruments:
+            context = without_other_instruments(context, analysis.instruments)
         search_text = f"{analysis.text} {context}".strip()
         result = self.searcher.run(
             search_text,

@@ -81,3 +81,38 @@ def test_a_follow_up_is_about_the_instrument_of_its_conversation() -> None:
     assert turn_instruments(named, "Ajuts del catàleg per a camins", [resource]) == ("pgi",)
     first = analyse("Com es justifica?", analyzer)
     assert turn_instruments(first, "", [resource]) == ()
+
+
+def test_a_follow_up_that_names_another_instrument_drops_the_earlier_ones_name() -> None:
+    """ "I al PGI?" after a catalogue question asks that question about the PGI: the
+    catalogue's name leaves the context, the rest of the earlier question stays."""
+    from assistant.ask.retrieval import without_other_instruments
+
+    earlier = "Fins quan tenim per justificar un ajut del Catàleg de serveis?"
+    assert (
+        without_other_instruments(earlier, ("pgi",))
+        == "Fins quan tenim per justificar un ajut del ?"
+    )
+    assert without_other_instruments(earlier, ("cataleg",)) == earlier
+    both = "Col·laboració amb la línia 1 del PGI i amb el catàleg"
+    assert (
+        without_other_instruments(both, ("cataleg",)) == "Col·laboració amb la del i amb el catàleg"
+    )
+
+
+def test_an_elliptic_follow_up_is_searched_with_its_context_at_full_weight() -> None:
+    """A turn with one informative word of its own asks the earlier question again; a
+    fuller follow-up keeps its context at the configured share."""
+    from types import SimpleNamespace
+
+    from assistant.ask.retrieval import CandidateSearch
+    from index_config.settings import AskSettings
+
+    analyzer = CatalanAnalyzer()
+    search = CandidateSearch(SimpleNamespace(analyzer=analyzer), AskSettings())  # type: ignore[arg-type]
+    context = "Quin termini hi ha per justificar?"
+    elliptic = analyse("I al PGI?", analyzer, has_history=True)
+    assert len(elliptic.informative) == 1
+    assert search._terms(elliptic, None, context)["justificar"] == 1.0
+    fuller = analyse("I al PGI, qui signa la sol·licitud?", analyzer, has_history=True)
+    assert search._terms(fuller, None, context)["justificar"] == AskSettings().context_weight
