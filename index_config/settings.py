@@ -144,7 +144,8 @@ class AskSettings(BaseModel):
     period_margin_years: int = 5
     # An article or FAQ answer this short is quoted whole, not by its best sentences: a
     # FAQ answer is written to be read whole, and a short article is one rule whose
-    # paragraphs qualify each other (a limit in one, its exception in the next). Chosen on the tuning half (bench/README.md).
+    # paragraphs qualify each other (a limit in one, its exception in the next). Chosen
+    # on the tuning half (bench/README.md).
     whole_quote_chars: int = 700
     decision: DecisionWeights = DecisionWeights()
 

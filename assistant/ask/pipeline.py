@@ -18,7 +18,7 @@ from haystack import Document
 from assistant.ask.analysis import QueryAnalysis, analyse
 from assistant.ask.decision import Decision, decide
 from assistant.ask.evidence import Evidence, EvidenceReader
-from assistant.ask.retrieval import Candidates, CandidateSearch
+from assistant.ask.retrieval import Candidates, CandidateSearch, elliptic
 from assistant.ask.spelling import SpellingMatcher, SpellingSettings
 from assistant.composer import AnswerComposer, Composed, resource_facts_text
 from assistant.conversation import Turn
@@ -207,14 +207,12 @@ class AskPipeline:
         alone = candidates.alone
         rule_turn = None
         own = 0.0
-        # A turn that names only what changes ("i al PGI?", "i per a una EMD?") is
-        # elliptic: it asks the previous question again about that, so it never stands
-        # alone, however well an article covers its one word.
+        # An elliptic turn never stands alone, however well an article covers its one word.
         if (
             alone is not None
             and alone.results
             and alone.results[0].hit.kind != "recurs"
-            and len(analysis.informative) >= self.ask.rule_turn_min_words
+            and not elliptic(analysis, self.ask)
         ):
             own, _, _ = self.evidence.coverage(
                 analysis.informative,

@@ -76,6 +76,13 @@ def turn_instruments(analysis: QueryAnalysis, context: str, focus: list[Hit]) ->
     return ()
 
 
+def elliptic(analysis: QueryAnalysis, settings: AskSettings) -> bool:
+    """A turn that names only what changes ("i al PGI?", "i per a una EMD?"): it asks the
+    earlier question again about that, so it is searched with its context at full weight
+    and never answered on its own words alone."""
+    return analysis.follow_up and len(analysis.informative) < settings.rule_turn_min_words
+
+
 def without_other_instruments(context: str, named: tuple[str, ...]) -> str:
     """The context without the phrases that name instruments other than `named`: a
     follow-up that names another instrument ("i al PGI?" after a question about the
@@ -116,10 +123,7 @@ class CandidateSearch:
             else dict(analysis.terms)
         )
         if context:
-            # An elliptic turn ("i al PGI?") asks the earlier question again: its context
-            # is the question, at full weight.
-            elliptic = len(analysis.informative) < self.settings.rule_turn_min_words
-            share = 1.0 if elliptic else self.settings.context_weight
+            share = 1.0 if elliptic(analysis, self.settings) else self.settings.context_weight
             for term, weight in self.searcher.analyzer.query_terms(context).items():
                 terms.setdefault(term, share * weight)
         return terms

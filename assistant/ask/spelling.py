@@ -51,10 +51,10 @@ class SpellingMatcher:
         self.settings = settings or SpellingSettings()
         self.df = document_frequency
         # Light forms only ("~" marks Snowball stems); digits and codes are never fuzzy.
-        self._vocabulary = [
+        # Sorted, so that the forms a clipped word begins are one contiguous run.
+        self._vocabulary = sorted(
             t for t in document_frequency if not t.startswith("~") and t.isalpha() and len(t) > 2
-        ]
-        self._sorted = sorted(self._vocabulary)
+        )
         self._cache: dict[str, tuple[str, ...]] = {}
 
     def known(self, token: str) -> bool:
@@ -91,9 +91,9 @@ class SpellingMatcher:
 
     def _completions(self, light: str) -> tuple[str, ...]:
         """The most frequent vocabulary forms that `light` is a clipping of."""
-        start = bisect_left(self._sorted, light)
+        start = bisect_left(self._vocabulary, light)
         longer = []
-        for form in self._sorted[start : start + 200]:
+        for form in self._vocabulary[start : start + 200]:
             if not form.startswith(light):
                 break
             if len(form) >= len(light) + self.settings.clipped_letters:

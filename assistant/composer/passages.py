@@ -129,9 +129,12 @@ class PassagePicker:
         wanted_order = [best]
         # A sentence that announces a list ("... són els següents:") needs its items.
         if parts[best].endswith(":"):
-            wanted_order += [
+            items = [
                 i for i in range(best + 1, len(parts)) if paragraph_of[i] == paragraph_of[best]
-            ] or [i for i in (best + 1,) if i < len(parts)]
+            ]
+            if not items and best + 1 < len(parts):
+                items = [best + 1]  # items without markers: the next line at least
+            wanted_order += items
         same = [i for i, n in enumerate(paragraph_of) if n == paragraph_of[best]]
         if sum(len(parts[i]) + 1 for i in same) <= max_chars:
             wanted_order += same

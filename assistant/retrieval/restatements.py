@@ -90,8 +90,8 @@ class RestatementLinks:
         gains `weight` times the best fused score among its restatement partners in the
         same list. The best result stays first: a unit that matched the question best on
         its own is not displaced by a pair that matched it less. Scores are the re-ranked
-        ones (scaled so that none is above the best result's), so the list stays in order for whatever
-        sorts it again (the ask path's nudges, API clients)."""
+        ones (scaled so that none is above the best result's), so the list stays in order
+        for whatever sorts it again (the ask path's nudges, API clients)."""
         docs = list(fused)
         if weight <= 0 or len(docs) < 3 or not self.links:
             return docs
