@@ -445,7 +445,8 @@ def evaluate(
     try:
         result = run_eval(
             qs,
-            lambda q, f, k: service.searcher.search(q, f, k),
+            # Through the service, as /api/search: a Spanish query is read in Catalan.
+            lambda q, f, k: service.search(q, k, f.model_dump(exclude_none=True)),
             (lambda q, c, f: service.ask(q, c, f)) if answers else None,
         )
     finally:

@@ -12,6 +12,7 @@ from typing import Any
 
 from haystack import Document
 
+from assistant.ask.language import SpanishReader
 from assistant.ask.pipeline import AskPipeline, CorpusProfile, Plan, build_profile
 from assistant.cards import FACET_FIELDS, Facets, facets_from_counts
 from assistant.composer import AnswerComposer
@@ -51,7 +52,11 @@ class AssistantService:
             links=self.links.policy,
             whole_quote_chars=settings.ask.whole_quote_chars,
         )
-        self.pipeline = AskPipeline(settings, self.searcher, self.composer, self._profile)
+        # Spanish questions and searches are read in Catalan (assistant/ask/language.py).
+        self.reader = SpanishReader(settings.language)
+        self.pipeline = AskPipeline(
+            settings, self.searcher, self.composer, self._profile, reader=self.reader
+        )
         self.conversations: ConversationStore | None = None
         self._corpus: CorpusProfile | None = None
         self._stats_lock = threading.Lock()
@@ -69,6 +74,7 @@ class AssistantService:
 
     def close(self) -> None:
         self.searcher.close()
+        self.reader.close()
         if self.conversations is not None:
             self.conversations.close()
         if self.llm is not None:
@@ -99,7 +105,10 @@ class AssistantService:
         """Hybrid search; raises FilterError / QueryError on bad input."""
         if not 1 <= top_k <= 50:
             raise QueryError("El nombre de resultats (top_k) ha de ser entre 1 i 50.")
-        return self.searcher.search(query, Filters.parse(filters), top_k)
+        parsed = Filters.parse(filters)
+        if 0 < len(query or "") <= MAX_QUERY_CHARS:  # else the searcher says what is wrong
+            query = self.reader.read(query).text
+        return self.searcher.search(query, parsed, top_k)
 
     def resource(self, codi: str) -> Hit | None:
         """The full card of one catalogue resource by code (bot 'Més detalls')."""

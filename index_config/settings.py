@@ -142,12 +142,34 @@ class AskSettings(BaseModel):
     # Years up to this many before the covered period are the town's history; later
     # years outside it are another plan or catalogue ("el catàleg del 2019").
     period_margin_years: int = 5
+    # A support the question names ("ajuts per a X") exists when a resource found is about
+    # at least this IDF-weighted share of X's words (else: a false premise). 0.4 and 0.5
+    # gave the same on the tuning half, 0.3 answered one more out-of-scope question, the
+    # most specific word alone (the rule before) refused one more answerable one.
+    named_support_share: float = 0.5
     # An article or FAQ answer this short is quoted whole, not by its best sentences: a
     # FAQ answer is written to be read whole, and a short article is one rule whose
     # paragraphs qualify each other (a limit in one, its exception in the next). Chosen
     # on the tuning half (bench/README.md).
     whole_quote_chars: int = 700
     decision: DecisionWeights = DecisionWeights()
+
+
+class LanguageSettings(BaseModel):
+    """Spanish questions translated to Catalan before they are read (assistant/ask/language.py)."""
+
+    enabled: bool = True
+    # Where the Debian package apertium-spa-cat puts the pair's compiled dictionaries.
+    apertium_data: Path = Path("/usr/share/apertium/apertium-spa-cat")
+    # A question is Spanish when at least this many more of its words are unknown to the
+    # Catalan dictionary than to the Spanish one, and at least this share of its words. On
+    # the tuning half no Catalan question has more (misspellings and names are unknown to
+    # both dictionaries), and every Spanish one has at least 8 more, half its words.
+    min_spanish_words: int = 2
+    min_spanish_share: float = 0.25
+    timeout_seconds: float = 10.0
+    # Translations kept (a conversation's earlier Spanish turns are read again).
+    cache_size: int = 256
 
 
 class QdrantSettings(BaseModel):
@@ -277,6 +299,7 @@ class Settings(BaseSettings):
     chunking: ChunkingSettings = ChunkingSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
     ask: AskSettings = AskSettings()
+    language: LanguageSettings = LanguageSettings()
 
     # Optional LLM (OpenAI-compatible server). Without a base URL the composer answers.
     llm_base_url: str | None = None

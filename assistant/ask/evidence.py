@@ -87,6 +87,7 @@ class EvidenceReader:
         spelling_weight: float = 0.7,
         synonym_weight: float = 0.7,
         period_margin: int = 5,
+        named_support_share: float = 0.5,
     ) -> None:
         self.analyzer = analyzer
         self.synonyms = synonyms or SynonymMap.load()
@@ -94,6 +95,7 @@ class EvidenceReader:
         self.spelling_weight = spelling_weight
         self.synonym_weight = synonym_weight
         self.period_margin = period_margin
+        self.named_support_share = named_support_share
 
     # Words -------------------------------------------------------------------------
     def _terms(self, token: str) -> set[str]:
@@ -184,8 +186,11 @@ class EvidenceReader:
         spelling: SpellingMatcher | None = None,
     ) -> bool | None:
         """When the question names a support "per a X", one of the resources found must be
-        about X: its most specific word (highest IDF; a word the index never saw is the
-        most specific of all) in the resource's name, keywords or actions."""
+        about X: its name, keywords or actions mention at least `named_support_share` of
+        X's words, each weighted by its IDF (a specific word counts more than a general
+        one). One word missing is not a false premise when the rest are there: "el
+        carrer" of "colònies de gats del carrer" is not in "colònies felines", whose
+        resource the question asks for."""
         if not analysis.named_support:
             return None
         purpose = analysis.named_support[1]
@@ -202,14 +207,17 @@ class EvidenceReader:
         ]
         if not known:
             return None
-        word = max(known, key=lambda t: max(stats.idf(x) for x in self._terms(t)))
-        near = spelling.corrections(word) if spelling else ()
+        weight = {t: max(stats.idf(x) for x in self._terms(t)) for t in known}
+        near = {t: set(spelling.corrections(t)) if spelling else set() for t in known}
+        needed = self.named_support_share * sum(weight.values())
         for hit in resources:
             m = hit.metadata
             topic = " ".join([hit.title, *(m.get("etiquetes") or []), *(m.get("actuacions") or [])])
-            if self.mentions(word, topic) or (
-                near and set(near) & set(self.analyzer.term_weights(topic))
-            ):
+            topic_terms = set(self.analyzer.term_weights(topic))
+            mentioned = sum(
+                weight[t] for t in known if self.mentions(t, topic) or near[t] & topic_terms
+            )
+            if mentioned >= needed:
                 return True
         return False
 

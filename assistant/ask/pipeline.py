@@ -1,6 +1,6 @@
 """AskPipeline: the stages of answering one turn, in order, with typed hand-offs.
 
-    analyse (QueryAnalysis) -> search (Candidates) -> eligibility (inside the search)
+    read (Reading: Spanish translated to Catalan) -> analyse (QueryAnalysis) -> search (Candidates) -> eligibility (inside the search)
     -> evidence (Evidence) -> decide (Decision) -> compose (Composed)
 
 Where is a refusal decided? In decision.decide(), always; the composer only words it.
@@ -11,13 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from haystack import Document
 
 from assistant.ask.analysis import QueryAnalysis, analyse
 from assistant.ask.decision import Decision, decide
 from assistant.ask.evidence import Evidence, EvidenceReader
+from assistant.ask.language import Reading, SpanishReader
 from assistant.ask.retrieval import Candidates, CandidateSearch, elliptic
 from assistant.ask.spelling import SpellingMatcher, SpellingSettings
 from assistant.composer import AnswerComposer, Composed, resource_facts_text
@@ -113,8 +114,11 @@ class AskPipeline:
         searcher: Searcher,
         composer: AnswerComposer,
         profile: Callable[[], CorpusProfile],
+        reader: SpanishReader | None = None,
     ) -> None:
+        """`reader`: how Spanish questions are read in Catalan (default: from the settings)."""
         self.settings = settings
+        self.reader = reader or SpanishReader(settings.language)
         self.ask = settings.ask
         self.searcher = searcher
         self.composer = composer
@@ -125,9 +129,17 @@ class AskPipeline:
             spelling_weight=settings.ask.spelling_weight,
             synonym_weight=settings.ask.synonym_weight,
             period_margin=settings.ask.period_margin_years,
+            named_support_share=settings.ask.named_support_share,
         )
 
     # Stages ------------------------------------------------------------------------
+    def read(self, question: str, history: list[Turn]) -> tuple[Reading, list[Turn]]:
+        """The question and the earlier turns as Catalan (translated when Spanish): every
+        later stage reads Catalan."""
+        reading = self.reader.read(question)
+        turns = [replace(t, question=self.reader.read(t.question).text) for t in history]
+        return reading, turns
+
     def analyse(self, question: str, history: list[Turn], today: dt.date) -> QueryAnalysis:
         return analyse(question, self.searcher.analyzer, has_history=bool(history), today=today)
 
@@ -158,6 +170,20 @@ class AskPipeline:
         focus: str | None = None,
     ) -> Plan:
         """`focus`: the code of one resource of the previous answer to answer about."""
+        reading, history = self.read(question, history)
+        plan = self._plan(reading.text, filters, history, today, focus)
+        if reading.translated:
+            plan.composed = self.composer.read_as(plan.composed, reading.text)
+        return plan
+
+    def _plan(
+        self,
+        question: str,
+        filters: Filters,
+        history: list[Turn],
+        today: dt.date,
+        focus: str | None,
+    ) -> Plan:
         profile = self.profile()
         analysis = self.analyse(question, history, today)
         empty = Evidence(0.0, (), 0.0, 0.0, 0.0, 0.0)

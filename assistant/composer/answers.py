@@ -302,6 +302,12 @@ class AnswerComposer:
             blocks.append(f"[Consulteu el text complet]({link})")
         return Composed("\n\n".join(blocks), list(hits))
 
+    def read_as(self, composed: Composed, catalan: str) -> Composed:
+        """An answer to a question translated from Spanish says how it was read, so that
+        a wrong translation can be seen (and the question asked again in other words)."""
+        note = f"He llegit la vostra pregunta en català així: «{inert(catalan)}»"
+        return Composed(f"{note}\n\n{composed.text}", composed.cited)
+
     def with_related(self, composed: Composed, related: Sequence[Hit]) -> Composed:
         """A rules answer with the catalogue resources it is about."""
         for hit in related:

@@ -1,0 +1,228 @@
+"""Spanish questions read in Catalan, by Apertium's Spanish-Catalan pair.
+
+Officials sometimes write in Spanish. The dense model is multilingual, but the sparse side,
+the grounding signals, the lexicon and the composer read Catalan: a Spanish question's
+words are mostly unknown to the index, and the decision rightly refuses questions whose
+words the index does not know. So a Spanish question is translated before it is analysed.
+
+Both steps use the Debian package apertium-spa-cat (GPL data, run as separate programs):
+
+- the language is told by its two morphological dictionaries: a Spanish question has many
+  words the Catalan dictionary does not know and the Spanish one does; a Catalan one the
+  opposite. Misspellings, names and codes are unknown to both and cancel out. One
+  long-lived `lt-proc` per dictionary (null-flush mode) answers in about a millisecond;
+- the translation is the pair's whole pipeline (`apertium spa-cat`), run only for the
+  questions found Spanish (about 0.2 s).
+
+Without Apertium installed (or with `language.enabled` false) every question is read as it
+is written, and a warning says so once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import select
+import shutil
+import subprocess
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal, Protocol
+
+from index_config.settings import LanguageSettings
+
+log = logging.getLogger(__name__)
+
+Language = Literal["ca", "es"]
+
+# Letters only: the dictionaries' stream format reserves ^ $ / < > { } [ ] @ and \.
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A question as the ask path reads it: `text` is Catalan; `original` as written."""
+
+    text: str
+    original: str
+    language: Language = "ca"
+
+    @property
+    def translated(self) -> bool:
+        return self.text != self.original
+
+
+class WordCounter(Protocol):
+    def unknown(self, words: list[str]) -> int:
+        """How many of `words` the dictionary does not know."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class ApertiumError(RuntimeError):
+    """An Apertium program failed or did not answer in time (operators' logs)."""
+
+
+class MorphDictionary:
+    """One `lt-proc` over a compiled morphological dictionary, kept running: it counts the
+    words of a text the dictionary does not know. Thread-safe; restarted if it dies."""
+
+    def __init__(self, binary: Path, timeout: float) -> None:
+        self.binary = binary
+        self.timeout = timeout
+        self._lock = threading.Lock()
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def unknown(self, words: list[str]) -> int:
+        if not words:
+            return 0
+        request = (" ".join(words) + "\0").encode("utf-8")
+        with self._lock:
+            for attempt in range(2):
+                try:
+                    return _unknown_words(self._exchange(request))
+                except (OSError, ApertiumError) as exc:
+                    self._stop()
+                    if attempt:
+                        raise ApertiumError(f"lt-proc {self.binary.name}: {exc}") from exc
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        with self._lock:
+            self._stop()
+
+    def _exchange(self, request: bytes) -> str:
+        process = self._process
+        if process is None or process.poll() is not None:
+            process = self._process = subprocess.Popen(
+                ["lt-proc", "-z", "-w", str(self.binary)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+            # A reader dropped without close() must not leave the program running.
+            weakref.finalize(self, _end, process)
+        assert process.stdin is not None and process.stdout is not None
+        process.stdin.write(request)
+        process.stdin.flush()
+        out = b""
+        deadline = time.monotonic() + self.timeout
+        while not out.endswith(b"\0"):
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([process.stdout], [], [], left)[0]:
+                raise ApertiumError("no answer in time")
+            # The descriptor, not the buffered reader: select() sees only what is unread.
+            chunk = os.read(process.stdout.fileno(), 65536)
+            if not chunk:
+                raise ApertiumError("the process ended")
+            out += chunk
+        return out[:-1].decode("utf-8", errors="replace")
+
+    def _stop(self) -> None:
+        process, self._process = self._process, None
+        if process is not None:
+            _end(process)
+
+
+def _end(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+    for pipe in (process.stdin, process.stdout):
+        if pipe is not None:
+            pipe.close()
+
+
+def _unknown_words(analysed: str) -> int:
+    # lt-proc writes each word as ^surface/analysis...$, an unknown one as ^surface/*surface$.
+    return analysed.count("/*")
+
+
+class SpanishReader:
+    """Reads a question in Catalan: translated from Spanish when the two dictionaries say
+    it is Spanish, unchanged otherwise (and whenever Apertium cannot be used)."""
+
+    def __init__(
+        self,
+        settings: LanguageSettings,
+        dictionaries: tuple[WordCounter, WordCounter] | None = None,
+        translator: Callable[[str], str] | None = None,
+    ) -> None:
+        """`dictionaries` (Catalan, Spanish) and `translator` replace Apertium's (tests)."""
+        self.settings = settings
+        data = settings.apertium_data
+        self._binaries = (data / "cat-spa.automorf.bin", data / "spa-cat.automorf.bin")
+        self._catalan, self._spanish = dictionaries or (
+            MorphDictionary(self._binaries[0], settings.timeout_seconds),
+            MorphDictionary(self._binaries[1], settings.timeout_seconds),
+        )
+        self._available: bool | None = None if dictionaries is None else settings.enabled
+        self._translate = lru_cache(maxsize=settings.cache_size)(translator or self._apertium)
+
+    @property
+    def available(self) -> bool:
+        """Apertium and the pair's dictionaries are installed (checked once)."""
+        if self._available is None:
+            missing = [str(p) for p in self._binaries if not p.is_file()]
+            missing += [cmd for cmd in ("lt-proc", "apertium") if shutil.which(cmd) is None]
+            self._available = self.settings.enabled and not missing
+            if self.settings.enabled and missing:
+                log.warning(
+                    "Spanish questions will not be translated: missing %s "
+                    "(Debian packages apertium, apertium-spa-cat, cg3, apertium-lex-tools)",
+                    ", ".join(missing),
+                )
+        return self._available
+
+    def language(self, text: str) -> Language:
+        """'es' when at least `min_spanish_words` more words, and that share of all its
+        words, are unknown to the Catalan dictionary than to the Spanish one."""
+        words = _WORD.findall(text)
+        if not words or not self.available:
+            return "ca"
+        try:
+            margin = self._catalan.unknown(words) - self._spanish.unknown(words)
+        except ApertiumError as exc:
+            log.warning("language not told (%s): the question is read as written", exc)
+            return "ca"
+        spanish = (
+            margin >= self.settings.min_spanish_words
+            and margin >= self.settings.min_spanish_share * len(words)
+        )
+        return "es" if spanish else "ca"
+
+    def read(self, text: str) -> Reading:
+        if self.language(text) != "es":
+            return Reading(text, text)
+        try:
+            return Reading(self._translate(text), text, "es")
+        except ApertiumError as exc:
+            log.warning("translation failed (%s): the question is read as written", exc)
+            return Reading(text, text, "es")
+
+    def close(self) -> None:
+        self._catalan.close()
+        self._spanish.close()
+
+    def _apertium(self, text: str) -> str:
+        try:
+            done = subprocess.run(
+                ["apertium", "-u", "spa-cat"],
+                input=text,
+                capture_output=True,
+                text=True,
+                timeout=self.settings.timeout_seconds,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise ApertiumError(str(exc)) from exc
+        translated = done.stdout.strip()
+        if done.returncode != 0 or not translated:
+            raise ApertiumError(f"apertium spa-cat exited {done.returncode}: {done.stderr[:200]}")
+        return translated

@@ -1,0 +1,67 @@
+"""EvidenceReader.named_support_found: does a resource found serve the support a question
+names ("ajuts per a X")? Constructed resources and statistics, no index."""
+
+from __future__ import annotations
+
+from haystack import Document
+
+from assistant.ask.analysis import analyse
+from assistant.ask.evidence import EvidenceReader
+from assistant.models import Hit
+from index_config.analyzer import CatalanAnalyzer
+from index_config.term_stats import TermStatistics
+
+ANALYZER = CatalanAnalyzer()
+CATALOGUE = [
+    "Ajuts per a la gestió ètica de colònies felines: control de colònies de gats",
+    "Ajuts per a la millora d'equipaments esportius municipals",
+    "Ajuts per al desplegament de xarxes wifi públiques municipals",
+    "Dinamització del comerç del carrer major i dels mercats",
+    "Arranjament de camins rurals",
+    "Pla local de joventut",
+]
+STATS = TermStatistics(ANALYZER, [Document(content=text) for text in CATALOGUE])
+
+
+def resource(title: str, actions: list[str] | None = None) -> Hit:
+    return Hit(
+        id=f"recurs:{title[:5]}#0",
+        doc_id="recurs",
+        kind="recurs",
+        title=title,
+        snippet="",
+        score=1.0,
+        source="cataleg.jsonl",
+        codi="22000",
+        metadata={"actuacions": actions or [], "etiquetes": []},
+    )
+
+
+def found(question: str, *resources: Hit, share: float = 0.5) -> bool | None:
+    reader = EvidenceReader(ANALYZER, named_support_share=share)
+    return reader.named_support_found(analyse(question, ANALYZER), list(resources), STATS)
+
+
+FELINES = resource(
+    "Ajuts per a la gestió ètica de colònies felines", ["Control de colònies de gats"]
+)
+SPORTS = resource("Ajuts per a la millora d'equipaments esportius municipals")
+
+
+def test_a_named_support_is_found_when_most_of_its_weighted_words_are_there() -> None:
+    # "carrer" is missing from the resource, "colònies" and "gats" are not.
+    assert found("Hi ha ajuts per controlar les colònies de gats del carrer?", FELINES)
+
+
+def test_a_named_support_about_something_else_is_a_false_premise() -> None:
+    assert found("Hi ha ajuts per arreglar les colònies de gats?", SPORTS) is False
+    assert found("Hi ha ajuts per a comprar gats de carrer?", SPORTS) is False
+
+
+def test_the_share_needed_is_a_setting() -> None:
+    question = "Hi ha ajuts per controlar les colònies de gats del carrer?"
+    assert found(question, FELINES, share=1.0) is False  # every word would be needed
+
+
+def test_a_question_that_names_no_support_is_not_judged() -> None:
+    assert found("Quin termini hi ha per justificar?", SPORTS) is None
