@@ -101,6 +101,13 @@ class EvidenceReader:
     def _terms(self, token: str) -> set[str]:
         return {term for term, _ in self.analyzer._terms_of(token)}
 
+    def weight(self, token: str, stats: TermStatistics) -> float:
+        """How specific a word is: the IDF of its rarest form the index has (a word is
+        indexed under its stem and a lighter one, and a form no chunk has would weigh as
+        much as an unknown word); of any form when the index has none."""
+        idfs = [stats.idf(t) for t in self._terms(token) if stats.df.get(t)]
+        return max(idfs) if idfs else max(stats.idf(t) for t in self._terms(token))
+
     def _alternatives(
         self, token: str, spelling: SpellingMatcher | None
     ) -> tuple[set[str], set[str]]:
@@ -145,7 +152,7 @@ class EvidenceReader:
         unknown = 0.0
         for token in tokens:
             terms = self._terms(token)
-            weights[token] = max(stats.idf(t) for t in terms)
+            weights[token] = self.weight(token, stats)
             alternatives[token] = self._alternatives(token, spelling)
             synonyms, near = alternatives[token]
             # A word the index never saw is unknown unless a near spelling or a synonym of
@@ -207,7 +214,7 @@ class EvidenceReader:
         ]
         if not known:
             return None
-        weight = {t: max(stats.idf(x) for x in self._terms(t)) for t in known}
+        weight = {t: self.weight(t, stats) for t in known}
         near = {t: set(spelling.corrections(t)) if spelling else set() for t in known}
         needed = self.named_support_share * sum(weight.values())
         for hit in resources:

@@ -1,5 +1,5 @@
-"""EvidenceReader.named_support_found: does a resource found serve the support a question
-names ("ajuts per a X")? Constructed resources and statistics, no index."""
+"""EvidenceReader on constructed resources and statistics (no index): does a resource
+found serve the support a question names ("ajuts per a X")? How much does a word weigh?"""
 
 from __future__ import annotations
 
@@ -65,3 +65,15 @@ def test_the_share_needed_is_a_setting() -> None:
 
 def test_a_question_that_names_no_support_is_not_judged() -> None:
     assert found("Quin termini hi ha per justificar?", SPORTS) is None
+
+
+def test_a_word_weighs_as_its_rarest_form_the_index_has() -> None:
+    reader = EvidenceReader(ANALYZER)
+    forms = sorted(t for t, _ in ANALYZER._terms_of("humit"))
+    assert len(forms) == 2  # its stem and a lighter one
+    # The index has one of its forms only: the other, never seen, does not make the word
+    # weigh as much as a word the index has never seen.
+    stats = TermStatistics.from_counts({forms[0]: 5, "municipal": 90}, n=100)
+    assert reader.weight("humit", stats) == stats.idf(forms[0])
+    assert reader.weight("humit", stats) < reader.weight("soterrani", stats)
+    assert reader.weight("municipal", stats) < reader.weight("humit", stats)
