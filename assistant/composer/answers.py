@@ -308,15 +308,35 @@ class AnswerComposer:
         note = f"He llegit la vostra pregunta en català així: «{inert(catalan)}»"
         return Composed(f"{note}\n\n{composed.text}", composed.cited)
 
-    def with_related(self, composed: Composed, related: Sequence[Hit]) -> Composed:
-        """A rules answer with the catalogue resources it is about."""
+    def with_related(
+        self,
+        composed: Composed,
+        related: Sequence[Hit],
+        analysis: QueryAnalysis | None = None,
+    ) -> Composed:
+        """A rules answer with the catalogue resources it is about. A rule often gives way
+        to the resource's own card ("excepte que la fitxa del recurs estableixi un període
+        diferent"): when the question asks a fact and the card's prose states it in the
+        question's words, that sentence is quoted too."""
+        links = self._links()
         for hit in related:
             n = len(composed.cited) + 1
             extra_text = f"Recurs relacionat: **{_clean(hit.title)}** (codi {hit.codi}) [{n}]"
             if hit.metadata.get("import"):
                 extra_text += f", import: {_clean(hit.metadata['import'])}"
+            stated = self._card_statement(analysis, hit) if analysis else None
+            if stated:
+                extra_text += f". Sobre el que demaneu, la fitxa diu: «{inert(stated, links)}»"
             composed = Composed(composed.text + "\n\n" + extra_text + ".", [*composed.cited, hit])
         return composed
+
+    def _card_statement(self, analysis: QueryAnalysis, hit: Hit) -> str | None:
+        """The card's sentence that states the fact asked for and shares a question word."""
+        sentence = self.passages.stating(analysis.terms, resource_text(hit), analysis.facets)
+        terms = self.passages.weighted_terms(analysis.terms)
+        if not sentence or self.passages.score(terms, sentence, set()) <= 0:
+            return None
+        return sentence.rstrip(".")
 
     # Follow-ups about facts of the resources just shown --------------------------------
     def _facet_value(

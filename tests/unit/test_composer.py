@@ -242,3 +242,34 @@ def test_the_best_card_quotes_the_description_sentence_that_answers() -> None:
     lead_only = analyse("Activitats sobre hàbits saludables als centres?", ANALYZER)
     plain = COMPOSER.resources(lead_only, [activities], TODAY)
     assert "la fitxa diu" not in plain.text
+
+
+def test_a_related_resource_quotes_its_card_when_it_states_the_fact_asked() -> None:
+    # The rule gives way to the card: the card's own execution deadline is quoted.
+    rule = article(
+        "Article 18. Període d'execució",
+        "Les actuacions s'han d'executar abans del 31 de desembre de 2022, excepte que la "
+        "fitxa del recurs estableixi un període diferent.",
+    )
+    works = resource(
+        "22307",
+        "Ajuts per a l'adequació d'equipaments socials",
+        tipologia="econòmic",
+        requisits=["Titularitat municipal", "Execució de l'obra abans del 30 de juny de 2023"],
+    )
+    question = analyse("Fins quan tenim per acabar l'obra?", ANALYZER)
+    composed = COMPOSER.with_related(COMPOSER.regulation(question, [rule]), [works], question)
+    last = composed.text.split("\n\n")[-1]
+    assert "(codi 22307) [2]" in last
+    assert "la fitxa diu: «Execució de l'obra abans del 30 de juny de 2023»" in last
+    assert check_answer(composed.text, composed.cited) == []
+
+
+def test_a_related_resource_quotes_nothing_when_its_card_does_not_share_the_question() -> None:
+    rule = article("Article 18. Període d'execució", "Les actuacions s'executen dins el 2022.")
+    exhibition = resource(
+        "22110", "Exposició itinerant", requisits=["Sol·licitud abans del 15 de març de 2022"]
+    )
+    question = analyse("Fins quan tenim per acabar l'obra?", ANALYZER)
+    composed = COMPOSER.with_related(COMPOSER.regulation(question, [rule]), [exhibition], question)
+    assert "la fitxa diu" not in composed.text  # a date, but about applying, not the works
