@@ -168,7 +168,7 @@ class LanguageSettings(BaseModel):
     min_spanish_words: int = 2
     min_spanish_share: float = 0.25
     timeout_seconds: float = 10.0
-    # Translations kept (a conversation's earlier Spanish turns are read again).
+    # Texts whose language and translation are kept (earlier turns are read again).
     cache_size: int = 256
 
 

@@ -164,6 +164,9 @@ class SpanishReader:
             MorphDictionary(self._binaries[1], settings.timeout_seconds),
         )
         self._available: bool | None = None if dictionaries is None else settings.enabled
+        # Both kept per text: a conversation's earlier turns are read again at every turn.
+        # A failure raises, and lru_cache keeps no failure.
+        self._tell = lru_cache(maxsize=settings.cache_size)(self._told)
         self._translate = lru_cache(maxsize=settings.cache_size)(translator or self._apertium)
 
     @property
@@ -184,14 +187,20 @@ class SpanishReader:
     def language(self, text: str) -> Language:
         """'es' when at least `min_spanish_words` more words, and that share of all its
         words, are unknown to the Catalan dictionary than to the Spanish one."""
-        words = _WORD.findall(text)
-        if not words or not self.available:
+        if not self.available:
             return "ca"
         try:
-            margin = self._catalan.unknown(words) - self._spanish.unknown(words)
+            language: Language = self._tell(text)
         except ApertiumError as exc:
             log.warning("language not told (%s): the question is read as written", exc)
             return "ca"
+        return language
+
+    def _told(self, text: str) -> Language:
+        words = _WORD.findall(text)
+        if not words:
+            return "ca"
+        margin = self._catalan.unknown(words) - self._spanish.unknown(words)
         spanish = (
             margin >= self.settings.min_spanish_words
             and margin >= self.settings.min_spanish_share * len(words)

@@ -1,6 +1,7 @@
 """AskPipeline: the stages of answering one turn, in order, with typed hand-offs.
 
-    read (Reading: Spanish translated to Catalan) -> analyse (QueryAnalysis) -> search (Candidates) -> eligibility (inside the search)
+    read (Reading: Spanish translated to Catalan) -> analyse (QueryAnalysis)
+    -> search (Candidates) -> eligibility (inside the search)
     -> evidence (Evidence) -> decide (Decision) -> compose (Composed)
 
 Where is a refusal decided? In decision.decide(), always; the composer only words it.

@@ -312,7 +312,7 @@ class AnswerComposer:
         self,
         composed: Composed,
         related: Sequence[Hit],
-        analysis: QueryAnalysis | None = None,
+        analysis: QueryAnalysis,
     ) -> Composed:
         """A rules answer with the catalogue resources it is about. A rule often gives way
         to the resource's own card ("excepte que la fitxa del recurs estableixi un període
@@ -324,7 +324,7 @@ class AnswerComposer:
             extra_text = f"Recurs relacionat: **{_clean(hit.title)}** (codi {hit.codi}) [{n}]"
             if hit.metadata.get("import"):
                 extra_text += f", import: {_clean(hit.metadata['import'])}"
-            stated = self._card_statement(analysis, hit) if analysis else None
+            stated = self._card_statement(analysis, hit)
             if stated:
                 extra_text += f". Sobre el que demaneu, la fitxa diu: «{inert(stated, links)}»"
             composed = Composed(composed.text + "\n\n" + extra_text + ".", [*composed.cited, hit])

@@ -128,3 +128,25 @@ def test_the_answer_to_a_translated_question_says_how_it_was_read() -> None:
     first, _, rest = composed.text.partition("\n\n")
     assert "«Hi ha ajuts per a pagar el sou?»" in first  # the user's text, made inert
     assert rest == "Resposta."
+
+
+def test_the_language_of_a_text_is_told_once_and_a_failure_is_not_kept() -> None:
+    class Flaky(WordList):
+        fail = True
+
+        def unknown(self, words: list[str]) -> int:
+            if self.fail:
+                self.fail = False
+                raise ApertiumError("lt-proc ended")
+            return super().unknown(words)
+
+    catalan = Flaky(CATALAN)
+    told = SpanishReader(
+        LanguageSettings(), dictionaries=(catalan, WordList(SPANISH)), translator=str.upper
+    )
+    question = "¿Hay ayudas para el fondo?"
+    assert told.language(question) == "ca"  # the dictionary failed: read as written
+    # Asked again (an earlier turn of the conversation): told now, then kept.
+    assert told.language(question) == "es"
+    assert told.language(question) == "es"
+    assert catalan.asked == 1
