@@ -21,20 +21,16 @@ is written, and a warning says so once.
 from __future__ import annotations
 
 import logging
-import os
 import re
-import select
 import shutil
 import subprocess
-import threading
-import time
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal, Protocol
 
+from index_config.apertium import ApertiumError, LtProc
 from index_config.settings import LanguageSettings
 
 log = logging.getLogger(__name__)
@@ -66,78 +62,21 @@ class WordCounter(Protocol):
     def close(self) -> None: ...
 
 
-class ApertiumError(RuntimeError):
-    """An Apertium program failed or did not answer in time (operators' logs)."""
-
-
 class MorphDictionary:
-    """One `lt-proc` over a compiled morphological dictionary, kept running: it counts the
-    words of a text the dictionary does not know. Thread-safe; restarted if it dies."""
+    """Counts the words of a text that a morphological dictionary does not know, through
+    one long-lived `lt-proc` (index_config/apertium.py)."""
 
     def __init__(self, binary: Path, timeout: float) -> None:
         self.binary = binary
-        self.timeout = timeout
-        self._lock = threading.Lock()
-        self._process: subprocess.Popen[bytes] | None = None
+        self._lt_proc = LtProc(binary, timeout)
 
     def unknown(self, words: list[str]) -> int:
         if not words:
             return 0
-        request = (" ".join(words) + "\0").encode("utf-8")
-        with self._lock:
-            for attempt in range(2):
-                try:
-                    return _unknown_words(self._exchange(request))
-                except (OSError, ApertiumError) as exc:
-                    self._stop()
-                    if attempt:
-                        raise ApertiumError(f"lt-proc {self.binary.name}: {exc}") from exc
-        raise AssertionError("unreachable")
+        return _unknown_words(self._lt_proc.analyse(" ".join(words)))
 
     def close(self) -> None:
-        with self._lock:
-            self._stop()
-
-    def _exchange(self, request: bytes) -> str:
-        process = self._process
-        if process is None or process.poll() is not None:
-            process = self._process = subprocess.Popen(
-                ["lt-proc", "-z", "-w", str(self.binary)],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-            )
-            # A reader dropped without close() must not leave the program running.
-            weakref.finalize(self, _end, process)
-        assert process.stdin is not None and process.stdout is not None
-        process.stdin.write(request)
-        process.stdin.flush()
-        out = b""
-        deadline = time.monotonic() + self.timeout
-        while not out.endswith(b"\0"):
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([process.stdout], [], [], left)[0]:
-                raise ApertiumError("no answer in time")
-            # The descriptor, not the buffered reader: select() sees only what is unread.
-            chunk = os.read(process.stdout.fileno(), 65536)
-            if not chunk:
-                raise ApertiumError("the process ended")
-            out += chunk
-        return out[:-1].decode("utf-8", errors="replace")
-
-    def _stop(self) -> None:
-        process, self._process = self._process, None
-        if process is not None:
-            _end(process)
-
-
-def _end(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.kill()
-        process.wait()
-    for pipe in (process.stdin, process.stdout):
-        if pipe is not None:
-            pipe.close()
+        self._lt_proc.close()
 
 
 def _unknown_words(analysed: str) -> int:

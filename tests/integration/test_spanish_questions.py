@@ -68,9 +68,10 @@ def test_a_dictionary_that_dies_is_started_again() -> None:
     )
     try:
         assert dictionary.unknown(["ajuts", "xyzzyq"]) == 1
-        assert dictionary._process is not None
-        os.kill(dictionary._process.pid, signal.SIGKILL)
-        dictionary._process.wait()
+        process = dictionary._lt_proc._process
+        assert process is not None
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
         assert dictionary.unknown(["ajuts", "per", "camins"]) == 0
     finally:
         dictionary.close()
