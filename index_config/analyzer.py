@@ -18,6 +18,7 @@ from pathlib import Path
 import Stemmer
 import yaml
 
+from index_config.lemmas import CatalanLemmas, shared_lemmas
 from index_config.settings import AnalyzerMode, AnalyzerSettings
 
 DATA_DIR = Path(__file__).resolve().parent
@@ -29,6 +30,8 @@ _ENCLITIC = re.compile(r"(?<=[a-zà-ÿ])'(ns|n|l|ls|s|m|t|hi|ho)\b", re.IGNORECA
 _CODE = re.compile(r"\b([a-z]+\d+)-(\d+)\b", re.IGNORECASE)
 _DOT_PUNT_VOLAT = re.compile(r"(?<=[a-zà-ÿ]l)\.(?=l[a-zà-ÿ])|(?<=[A-ZÀ-Ý]L)\.(?=L[A-ZÀ-Ý])")
 _TOKEN = re.compile(r"[0-9a-zà-ÿ]+", re.IGNORECASE)
+# A word as written, the punt volat kept (the dictionary knows col·lectiu, not collectiu).
+_WORD = re.compile(r"[0-9a-zà-ÿ·ŀ]+", re.IGNORECASE)
 
 
 def fold(text: str) -> str:
@@ -122,6 +125,12 @@ class CatalanAnalyzer:
         # Folding is half the cost of analysing a text, and words repeat: an ingest of
         # 100,000 chunks folds tens of millions of tokens but only some 100,000 words.
         self._fold_token = lru_cache(maxsize=200_000)(fold)
+        self._lemmas: CatalanLemmas | None = (
+            shared_lemmas(Path(self.settings.lemma_dictionary)) if self.settings.lemmas else None
+        )
+        # A folded token's roots, from the words seen as written: callers that hold only
+        # the folded token (the grounding signals) get the same terms as its text did.
+        self._roots_by_token: dict[str, tuple[str, ...]] = {}
 
     @property
     def mode(self) -> AnalyzerMode:
@@ -129,25 +138,50 @@ class CatalanAnalyzer:
 
     def tokens(self, text: str) -> list[str]:
         """Folded word tokens with elisions split off and stopwords removed."""
+        return [token for _, token in self.words(text)]
+
+    def words(self, text: str) -> list[tuple[str, str]]:
+        """(word as written, lowercase; its folded token) for each token of `tokens()`."""
         text = unicodedata.normalize("NFKC", text).translate(_APOSTROPHES)
         text = _CODE.sub(r"\1\2", text)
         text = _ELISION.sub(r"\1 ", text)
         text = _ENCLITIC.sub(r" \1", text)
         # The punt volat typed as a full stop (col.lectiu) must not split the word.
-        text = _DOT_PUNT_VOLAT.sub("", text)
-        text = text.replace("·", "").replace("ŀ", "l")
+        text = _DOT_PUNT_VOLAT.sub("·", text).replace("ŀ", "l·")
         stop = _stopwords()
         fold_token = self._fold_token
         out = []
-        for raw in _TOKEN.findall(text):
-            token = fold_token(raw)
-            if token in stop or (len(token) == 1 and not token.isdigit()):
+        for raw in _WORD.findall(text):
+            token = fold_token(raw).replace("·", "")
+            if not token or token in stop or (len(token) == 1 and not token.isdigit()):
                 continue
-            out.append(token)
+            out.append((raw.lower().strip("·"), token))
         return out
 
     def _terms_of(self, token: str) -> tuple[tuple[str, float], ...]:
-        return self._cached_terms(token)
+        terms = self._cached_terms(token)
+        roots = self._roots_by_token.get(token)
+        return terms + self._root_terms(roots) if roots else terms
+
+    def _root_terms(self, roots: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
+        share = self.settings.lemma_weight / len(roots)
+        return tuple(("@" + fold(root), share) for root in roots)
+
+    def _roots(self, words: list[tuple[str, str]]) -> dict[str, tuple[str, ...]]:
+        """The roots of a text's words (by folded token), kept for `_terms_of`."""
+        if self._lemmas is None:
+            return {}
+        written = [raw for raw, token in words if not any(ch.isdigit() for ch in token)]
+        found = self._lemmas.roots(written)
+        out: dict[str, tuple[str, ...]] = {}
+        for raw, token in words:
+            roots = found.get(raw)
+            if roots:
+                out[token] = roots
+                self._roots_by_token.setdefault(token, roots)
+        if len(self._roots_by_token) > 200_000:
+            self._roots_by_token.clear()
+        return out
 
     def _token_terms(self, token: str) -> tuple[tuple[str, float], ...]:
         return tuple(self._compute_terms(token))
@@ -171,9 +205,14 @@ class CatalanAnalyzer:
 
     def _term_weights(self, text: str) -> dict[str, float]:
         counts: dict[str, float] = defaultdict(float)
-        for token in self.tokens(text):
-            for term, weight in self._terms_of(token):
+        words = self.words(text)
+        roots = self._roots(words)
+        for _, token in words:
+            for term, weight in self._cached_terms(token):
                 counts[term] += weight
+            if token in roots:
+                for term, weight in self._root_terms(roots[token]):
+                    counts[term] += weight
         return dict(counts)
 
     def query_terms(self, text: str) -> dict[str, float]:

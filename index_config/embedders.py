@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+from pathlib import Path
 from typing import Any
 
 from haystack import Document
@@ -22,6 +23,7 @@ from haystack_integrations.components.embedders.sentence_transformers import (
     SentenceTransformersTextEmbedder,
 )
 
+from index_config.lemmas import shared_lemmas
 from index_config.settings import DEFAULT_MODEL_ALIAS, Settings
 
 # Bump when converters or rendering change, so every document is re-processed.
@@ -33,12 +35,16 @@ EMBEDDED_META = ["chapter", "title"]
 
 
 def index_fingerprint(settings: Settings) -> str:
-    payload = {
+    payload: dict[str, Any] = {
         "pipeline": PIPELINE_VERSION,
         "model": settings.embedding_model,
         "analyzer": settings.analyzer.model_dump(),
         "chunking": settings.chunking.model_dump(),
     }
+    # An index made where Apertium was missing has no lemma terms: once it is installed,
+    # the next ingest must make them (re-process every document), not keep the old ones.
+    if settings.analyzer.lemmas:
+        payload["lemmas_read"] = shared_lemmas(Path(settings.analyzer.lemma_dictionary)).available
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 

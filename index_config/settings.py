@@ -43,6 +43,11 @@ class AnalyzerSettings(BaseModel):
     # Extra term frequency for the fields that name what a document is about: the title
     # (an article's heading, a FAQ entry's question) and the catalogue's keywords.
     field_boosts: dict[str, float] = Field(default_factory=lambda: {"title": 3.5, "etiquetes": 1.0})
+    # Each word's lemma, a noun of action led back to its verb (index_config/lemmas.py),
+    # as one more term of this weight; read from Apertium's Catalan dictionary.
+    lemmas: bool = True
+    lemma_weight: float = 0.25
+    lemma_dictionary: str = "/usr/share/apertium/apertium-spa-cat/cat-spa.automorf.bin"
 
 
 class ChunkingSettings(BaseModel):

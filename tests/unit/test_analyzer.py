@@ -15,7 +15,8 @@ from index_config.sparse_vectors import term_index, to_sparse
 
 @pytest.fixture(scope="module")
 def analyzer() -> CatalanAnalyzer:
-    return CatalanAnalyzer()
+    # Folding, stems and synonyms; the dictionary's lemmas are tests/unit/test_lemmas.py's.
+    return CatalanAnalyzer(AnalyzerSettings(lemmas=False))
 
 
 def terms(analyzer: CatalanAnalyzer, text: str) -> set[str]:
@@ -105,7 +106,7 @@ def test_each_word_gives_a_precise_term_and_a_weaker_snowball_stem(
 
 @pytest.mark.parametrize("mode", ["stem", "light"])
 def test_single_term_modes(mode: str) -> None:
-    only = CatalanAnalyzer(AnalyzerSettings(mode=mode))  # type: ignore[arg-type]
+    only = CatalanAnalyzer(AnalyzerSettings(mode=mode, lemmas=False))  # type: ignore[arg-type]
     weights = only.term_weights("biblioteques")
     assert len(weights) == 1
     assert next(iter(weights)).startswith("~") == (mode == "stem")

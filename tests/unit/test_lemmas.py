@@ -1,0 +1,145 @@
+"""CatalanLemmas and the analyzer's root terms, on Apertium's real Catalan dictionary
+(`make test` installs it, like chromium); skipped where it is not installed."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from index_config.analyzer import CatalanAnalyzer
+from index_config.embedders import index_fingerprint
+from index_config.lemmas import CatalanLemmas, shared_lemmas
+from index_config.settings import AnalyzerSettings, Settings
+
+DICTIONARY = Path(AnalyzerSettings().lemma_dictionary)
+pytestmark = pytest.mark.skipif(
+    not DICTIONARY.is_file() or shutil.which("lt-proc") is None,
+    reason="Apertium's Catalan dictionary is not installed (make translation-deps)",
+)
+
+
+@pytest.fixture(scope="module")
+def lemmas() -> Iterator[CatalanLemmas]:
+    lemmas = CatalanLemmas(DICTIONARY)
+    yield lemmas
+    lemmas.close()
+
+
+@pytest.mark.parametrize(
+    ("word", "root"),
+    [
+        ("revoquen", "revocar"),  # c/qu alternation that Snowball keeps apart
+        ("paguin", "pagar"),
+        ("justifiquem", "justificar"),
+        ("gossos", "gos"),
+        ("honoraris", "honorari"),
+    ],
+)
+def test_inflected_forms_give_their_lemma(lemmas: CatalanLemmas, word: str, root: str) -> None:
+    assert root in lemmas.roots([word])[word]
+
+
+@pytest.mark.parametrize(
+    ("noun", "verb"),
+    [
+        ("revocació", "revocar"),
+        ("redacció", "redactar"),
+        ("execució", "executar"),
+        ("distribució", "distribuir"),
+        ("pagament", "pagar"),
+        ("compliment", "complir"),
+        ("sol·licitud", "sol·licitar"),
+    ],
+)
+def test_a_noun_of_action_is_led_back_to_its_verb(
+    lemmas: CatalanLemmas, noun: str, verb: str
+) -> None:
+    assert lemmas.roots([noun])[noun] == (verb,)
+
+
+def test_a_suffix_without_a_known_verb_keeps_the_noun(lemmas: CatalanLemmas) -> None:
+    # "subvencionar" is not made by dropping -ció: no verb "subvenar" exists.
+    assert lemmas.roots(["subvenció"])["subvenció"] == ("subvenció",)
+    assert lemmas.roots(["emergències"])["emergències"] == ("emergència",)
+
+
+def test_unknown_words_have_no_root(lemmas: CatalanLemmas) -> None:
+    found = lemmas.roots(["subvencio", "xyzzy", "pgi"])
+    assert found == {"subvencio": (), "xyzzy": (), "pgi": ()}
+
+
+def test_several_readings_give_several_roots(lemmas: CatalanLemmas) -> None:
+    assert set(lemmas.roots(["obres"])["obres"]) >= {"obra"}
+    assert len(lemmas.roots(["obres"])["obres"]) >= 2
+
+
+def test_words_are_looked_up_once(lemmas: CatalanLemmas) -> None:
+    lemmas.roots(["comarcals"])
+    lemmas._lt_proc.close()
+    lemmas._lt_proc.binary = Path("/nonexistent")  # a second lookup would fail
+    try:
+        assert lemmas.roots(["comarcals"])["comarcals"] == ("comarcal",)
+    finally:
+        lemmas._lt_proc.binary = DICTIONARY
+
+
+def test_a_missing_dictionary_warns_once_and_gives_no_roots(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    missing = CatalanLemmas(tmp_path / "cat.automorf.bin")
+    with caplog.at_level(logging.WARNING):
+        assert missing.roots(["revoquen"]) == {"revoquen": ()}
+        assert missing.roots(["paguin"]) == {"paguin": ()}
+    assert sum("not be lemmatised" in r.message for r in caplog.records) == 1
+
+
+# In the analyzer ------------------------------------------------------------------------
+def test_a_question_verb_shares_a_term_with_the_regulations_noun() -> None:
+    analyzer = CatalanAnalyzer()
+    query = set(analyzer.query_terms("si ens revoquen l'ajut"))
+    document = set(analyzer.term_weights("La revocació de l'ajut comporta el reintegrament."))
+    assert "@revocar" in query & document
+    # Snowball alone does not join them.
+    assert not {t for t in query & document if t.startswith("~revo")}
+
+
+def test_root_terms_weigh_the_lemma_weight_split_among_readings() -> None:
+    analyzer = CatalanAnalyzer(AnalyzerSettings(lemma_weight=0.4))
+    weights = analyzer.term_weights("revocació obres")
+    assert weights["@revocar"] == pytest.approx(0.4)
+    roots = [t for t in weights if t.startswith("@obr")]
+    assert sum(weights[t] for t in roots) == pytest.approx(0.4)
+
+
+def test_the_punt_volat_is_kept_for_the_dictionary() -> None:
+    analyzer = CatalanAnalyzer()
+    for spelling in ("sol·licitud", "sol.licitud"):
+        assert "@sollicitar" in analyzer.term_weights(spelling)
+
+
+def test_a_folded_token_gets_the_roots_its_text_gave() -> None:
+    analyzer = CatalanAnalyzer()
+    analyzer.term_weights("la redacció del projecte")
+    assert ("@redactar", analyzer.settings.lemma_weight) in analyzer._terms_of("redaccio")
+
+
+def test_lemmas_switched_off_add_no_root_terms() -> None:
+    analyzer = CatalanAnalyzer(AnalyzerSettings(lemmas=False))
+    assert not [t for t in analyzer.term_weights("revocació dels ajuts") if t.startswith("@")]
+
+
+def test_an_index_made_without_the_dictionary_is_remade_once_it_is_installed() -> None:
+    settings = Settings()
+    lemmas = shared_lemmas(Path(settings.analyzer.lemma_dictionary))
+    with_lemmas = index_fingerprint(settings)
+    lemmas._available = False
+    try:
+        without = index_fingerprint(settings)
+    finally:
+        lemmas._available = None
+    assert without != with_lemmas
+    assert index_fingerprint(settings) == with_lemmas
