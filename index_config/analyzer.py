@@ -3,7 +3,10 @@
 Catalan needs more than whitespace splitting: elided articles and pronouns (l'aigua,
 d'habitatge, s'ha), typographic apostrophes from PDFs (l’aigua), the punt volat
 (col·lectiu, written col.lectiu or collectiu by users), accents that users skip, and
-plurals that change the stem (plaça/places, biblioteca/biblioteques, camí/camins).
+plurals that change the stem (plaça/places, biblioteca/biblioteques, camí/camins). Each
+word gives up to three terms: its light form, its Snowball stem ("~") and its lemma from
+Apertium's Catalan dictionary ("@", index_config/lemmas.py), which joins the verb an
+official asks with and the noun a regulation states (revoquen, revocació -> @revocar).
 """
 
 from __future__ import annotations
