@@ -4,22 +4,33 @@ Both users read Catalan (or Spanish) words through the dictionaries of the Debia
 apertium-spa-cat: the language check of the ask path (assistant/ask/language.py) and the
 Catalan lemmas of the analyzer (index_config/lemmas.py). In null-flush mode (`-z`) the
 program answers each request ended by a NUL at once, so one process serves a whole run in
-about a millisecond per request instead of 20 ms to start a program each time.
+about a millisecond per request instead of 20 ms to start a program each time; and one
+process per dictionary serves every user in the process (`shared_lt_proc`).
 """
 
 from __future__ import annotations
 
 import os
 import select
+import shutil
 import subprocess
 import threading
 import time
 import weakref
+from collections.abc import Iterable
+from functools import lru_cache
 from pathlib import Path
 
 
 class ApertiumError(RuntimeError):
     """An Apertium program failed or did not answer in time (operators' logs)."""
+
+
+def missing(binaries: Iterable[Path], programs: Iterable[str] = ("lt-proc",)) -> list[str]:
+    """What of these is not installed: dictionary files, then programs."""
+    return [str(p) for p in binaries if not p.is_file()] + [
+        cmd for cmd in programs if shutil.which(cmd) is None
+    ]
 
 
 class LtProc:
@@ -89,3 +100,10 @@ def _end(process: subprocess.Popen[bytes]) -> None:
     for pipe in (process.stdin, process.stdout):
         if pipe is not None:
             pipe.close()
+
+
+@lru_cache(maxsize=8)
+def shared_lt_proc(binary: Path, timeout: float = 10.0) -> LtProc:
+    """One lt-proc per dictionary for the whole process: the language check and the lemmas
+    both read the Catalan one. A user's close() ends it; the next request starts it again."""
+    return LtProc(binary, timeout)

@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import logging
 import re
-import shutil
 import threading
 from functools import lru_cache
 from pathlib import Path
 
-from index_config.apertium import ApertiumError, LtProc
+from index_config.apertium import ApertiumError, missing, shared_lt_proc
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +53,7 @@ class CatalanLemmas:
     def __init__(self, binary: Path, timeout: float = 10.0, cache_size: int = 200_000) -> None:
         self.binary = binary
         self.cache_size = cache_size
-        self._lt_proc = LtProc(binary, timeout)
+        self._lt_proc = shared_lt_proc(binary, timeout)
         self._cache: dict[str, tuple[str, ...]] = {}
         self._lock = threading.Lock()
         self._available: bool | None = None
@@ -63,14 +62,13 @@ class CatalanLemmas:
     def available(self) -> bool:
         """lt-proc and the dictionary are installed (checked once)."""
         if self._available is None:
-            missing = [] if self.binary.is_file() else [str(self.binary)]
-            missing += [] if shutil.which("lt-proc") else ["lt-proc"]
-            self._available = not missing
-            if missing:
+            absent = missing([self.binary])
+            self._available = not absent
+            if absent:
                 log.warning(
                     "Catalan words will not be lemmatised: missing %s "
                     "(Debian packages apertium, apertium-spa-cat)",
-                    ", ".join(missing),
+                    ", ".join(absent),
                 )
         return self._available
 
@@ -150,6 +148,6 @@ def _verb_candidates(noun: str) -> list[str]:
 
 @lru_cache(maxsize=4)
 def shared_lemmas(binary: Path) -> CatalanLemmas:
-    """One lemmatiser (one lt-proc) per dictionary for the whole process: every analyzer
-    of a server or an ingest reads the same words."""
+    """One lemmatiser per dictionary for the whole process: every analyzer of a server or
+    an ingest reads the same words (and the cache of the words already looked up)."""
     return CatalanLemmas(binary)

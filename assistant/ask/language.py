@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import logging
 import re
-import shutil
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal, Protocol
 
-from index_config.apertium import ApertiumError, LtProc
+from index_config.apertium import ApertiumError, missing, shared_lt_proc
 from index_config.settings import LanguageSettings
 
 log = logging.getLogger(__name__)
@@ -64,11 +63,11 @@ class WordCounter(Protocol):
 
 class MorphDictionary:
     """Counts the words of a text that a morphological dictionary does not know, through
-    one long-lived `lt-proc` (index_config/apertium.py)."""
+    long-lived `lt-proc`, shared with the analyzer's lemmas (index_config/apertium.py)."""
 
     def __init__(self, binary: Path, timeout: float) -> None:
         self.binary = binary
-        self._lt_proc = LtProc(binary, timeout)
+        self._lt_proc = shared_lt_proc(binary, timeout)
 
     def unknown(self, words: list[str]) -> int:
         if not words:
@@ -112,14 +111,13 @@ class SpanishReader:
     def available(self) -> bool:
         """Apertium and the pair's dictionaries are installed (checked once)."""
         if self._available is None:
-            missing = [str(p) for p in self._binaries if not p.is_file()]
-            missing += [cmd for cmd in ("lt-proc", "apertium") if shutil.which(cmd) is None]
-            self._available = self.settings.enabled and not missing
-            if self.settings.enabled and missing:
+            absent = missing(self._binaries, ("lt-proc", "apertium"))
+            self._available = self.settings.enabled and not absent
+            if self.settings.enabled and absent:
                 log.warning(
                     "Spanish questions will not be translated: missing %s "
                     "(Debian packages apertium, apertium-spa-cat, cg3, apertium-lex-tools)",
-                    ", ".join(missing),
+                    ", ".join(absent),
                 )
         return self._available
 
