@@ -85,11 +85,15 @@ class PageWatch:
         return [m for m in self.messages if not any(e in m for e in self.expected)]
 
 
+# How long a page action or an assertion may wait: a first answer on a busy 2-core machine.
+PAGE_TIMEOUT_MS = 60_000
+
+
 def new_page(browser: Any, base_url: str, **options: Any) -> tuple[Any, Any, PageWatch]:
     options.setdefault("viewport", {"width": 1280, "height": 860})
     context = browser.new_context(locale="ca-ES", **options)
     page = context.new_page()
-    page.set_default_timeout(60_000)  # a first answer on a busy 2-core machine
+    page.set_default_timeout(PAGE_TIMEOUT_MS)
     return context, page, PageWatch(page, base_url)
 
 
