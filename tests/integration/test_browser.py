@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -23,6 +24,7 @@ from assistant.api import create_app
 from assistant.service import AssistantService
 from tests.support.browser import (
     CHROMIUM,
+    PAGE_TIMEOUT_MS,
     REFERENCE_TEXT,
     SHOTS,
     PageWatch,
@@ -191,6 +193,49 @@ def test_follow_up_then_new_conversation(page: Any, base_url: str) -> None:
     expect(panel(page)).to_be_hidden()
     launcher = page.get_by_role("button", name="Obre l'assistent del Pla XGL")
     assert launcher.evaluate("el => el.getRootNode().activeElement === el")
+
+
+@pytest.fixture
+def slow_closing(
+    assistant_service: AssistantService, tmp_path: Path
+) -> Iterator[tuple[str, threading.Event]]:
+    """A server whose answer streams stay open after their last event until released, as
+    a busy server's do: the end of a stream may come seconds after the answer."""
+    release = threading.Event()
+    with dated_service(assistant_service, tmp_path) as service:
+        streams = service.ask_stream
+
+        def held_open(*args: Any, **kwargs: Any) -> Iterator[Any]:
+            yield from streams(*args, **kwargs)
+            release.wait(timeout=PAGE_TIMEOUT_MS / 1000)
+
+        service.ask_stream = held_open  # type: ignore[method-assign]
+        with serving(create_app(service=service)) as url:
+            try:
+                yield url, release
+            finally:
+                release.set()  # before the server stops: it waits for open responses
+
+
+def test_the_next_question_goes_as_soon_as_the_answer_is_shown(
+    browser: Any, slow_closing: tuple[str, threading.Event]
+) -> None:
+    url, release = slow_closing
+    context, page, watch = new_page(browser, url)
+    try:
+        open_widget(page, url)
+        ask(page, WIFI_QUESTION)
+        # The answer is complete though its stream has not ended: the widget takes the next
+        # question (a question sent now was once dropped without a word).
+        assert page.get_by_role("button", name="Envia").is_enabled()
+        _, follow_up = ask(page, "I fins quan es pot demanar?")
+        assert follow_up["conversation_id"]
+        expect(page.locator(".cnc-msg-bot .cnc-feedback")).to_have_count(2)
+    finally:
+        release.set()
+        context.close()
+    assert watch.unexpected() == []
+    assert watch.external == []
 
 
 def test_a_conversation_survives_a_reload_and_other_pages(page: Any, base_url: str) -> None:

@@ -593,6 +593,13 @@
       scrollToEnd();
     }
 
+    // The final event settles the question: the next one can be sent at once, while the
+    // stream's end is still on its way (a busy server may close it seconds later).
+    function ready() {
+      if (seq !== state.seq) return;
+      setBusy(false);
+    }
+
     var body = { question: question, conversation_id: state.conversationId };
     if (focus) body.focus = focus.codi;
     fetch(API + "/api/ask/stream", {
@@ -617,9 +624,11 @@
         } else if (name === "sources") {
           finished = true;
           finish(message, data);
+          ready();
         } else if (name === "error") {
           finished = true;
           fail(message, { role: "error", text: data.message || T.generic });
+          ready();
         }
       });
     }).then(function () {
