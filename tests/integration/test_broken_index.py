@@ -196,6 +196,20 @@ def test_a_version_that_breaks_while_served_gives_way_to_the_previous_one(
     assert served_title(api) == "Ajuts per al desplegament de xarxes wifi públiques municipals"
 
 
+def test_a_version_that_breaks_before_its_first_question_gives_way_too(
+    api: TestClient, versions: LocalIndexVersions, built: tuple[Path, list[str]]
+) -> None:
+    """The first question to a version reads what it covers (years, vocabulary) before
+    any search: a version that breaks before that read must give way as a search does."""
+    service = api.app.state.service  # type: ignore[attr-defined]
+    served = service.searcher.index.get()
+    served.store.close()
+    (versions.versions_dir / built[1][1] / SHARD).rename(versions.versions_dir / "elsewhere")
+    response = api.post("/api/ask", json={"question": "Hi ha ajuts per a xarxes wifi?"})
+    assert response.status_code == 200, response.text
+    assert served_title(api) == "Ajuts per al desplegament de xarxes wifi públiques municipals"
+
+
 def test_a_bad_request_does_not_take_a_sound_version_offline(api: TestClient) -> None:
     from index_config.store_errors import StoreError
 

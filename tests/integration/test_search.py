@@ -322,3 +322,21 @@ def test_naming_an_instrument_favours_its_regulation(assistant_service: Any) -> 
     assert opened.retriever.instruments.regulations_of(("pla",)) == {
         "doc:protocol-general-xgl-2020-2023"
     }
+
+
+@pytest.mark.parametrize(
+    ("written", "misspelt"),
+    [
+        ("legionel·la", "legionnela"),
+        ("plaques fotovoltaiques", "plaques fotovoltaiqes"),
+    ],
+)
+def test_a_misspelt_word_finds_what_the_word_finds(
+    assistant_service: AssistantService, written: str, misspelt: str
+) -> None:
+    """Staff search reads a word the index has never seen as its near spellings, as the
+    ask path does: with the typo, the two best results are those of the word written
+    right (without near spellings the dense side alone kept only one of them)."""
+    expected = {unit(h) for h in search(assistant_service, written, top_k=2)}
+    found = {unit(h) for h in search(assistant_service, misspelt, top_k=2)}
+    assert found == expected
