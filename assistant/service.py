@@ -117,8 +117,9 @@ class AssistantService:
         query = self.reader.read(query).text
         if self.searcher.index is None:
             self.searcher.warm_up()
-        analysis = analyse(query, self.searcher.analyzer)
-        terms = self._profile().spelling.expand(analysis.terms, analysis.informative)
+        spelling = self._profile().spelling
+        analysis = analyse(query, self.searcher.analyzer, spelling=spelling)
+        terms = spelling.expand(analysis.terms, analysis.informative)
         found = self.searcher.run(
             query, parsed, top_k, query_terms=terms, instruments=analysis.instruments
         )

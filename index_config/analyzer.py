@@ -135,6 +135,11 @@ class CatalanAnalyzer:
         # the folded token (the grounding signals) get the same terms as its text did.
         self._roots_by_token: dict[str, tuple[str, ...]] = {}
 
+    def in_dictionary(self, token: str) -> bool:
+        """Whether Catalan's dictionary knew the word a folded token was written as, in a
+        text this analyzer has read (False without Apertium)."""
+        return token in self._roots_by_token
+
     @property
     def mode(self) -> AnalyzerMode:
         return self.settings.mode

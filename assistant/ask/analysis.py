@@ -15,6 +15,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from assistant.ask.lexicon import Lexicon, default_lexicon, fillers
+from assistant.ask.spelling import SpellingMatcher
 from index_config.analyzer import CatalanAnalyzer, fold
 
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "ʼ": "'"})
@@ -153,10 +154,18 @@ def analyse(
     has_history: bool = False,
     today: dt.date | None = None,
     lexicon: Lexicon | None = None,
+    spelling: SpellingMatcher | None = None,
 ) -> QueryAnalysis:
+    """`spelling`: the served index's near spellings; with it, a typo in a word of the
+    lexicon ("Generalittat", "formmulari") is read as that word when the lexicon's phrases
+    are looked for. The sparse terms stay the words as written."""
     lex = lexicon or default_lexicon()
     text = normalise_question(question)
+    # First: analysing the words tells which of them Catalan's dictionary knows.
+    terms = analyzer.query_terms(text)
     folded = fold(text)
+    if spelling is not None:
+        folded = spelling.respell(folded, lex.words)
     words = [w.strip("'") for w in _WORD.findall(folded)]
     tokens = tuple(analyzer.tokens(text))
     filler = fillers()
@@ -196,7 +205,7 @@ def analyse(
         folded=folded,
         tokens=tokens,
         informative=informative,
-        terms=analyzer.query_terms(text),
+        terms=terms,
         words=len(words),
         population=population,
         recipient=recipient,

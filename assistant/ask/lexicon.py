@@ -84,6 +84,9 @@ class Lexicon:
     duration: re.Pattern[str]
     roles: PhraseSet
     measures: PhraseSet
+    # Every word of the lexicon's phrases (folded; none ending in "*"): what a typo in a
+    # question is read back to (spelling.py, `respell`).
+    words: frozenset[str] = frozenset()
 
     def instruments_named(self, folded_text: str) -> tuple[str, ...]:
         """The instruments a (folded) text names, in the lexicon's order."""
@@ -137,7 +140,19 @@ def load_lexicon(path: Path | None = None) -> Lexicon:
         duration=_duration_pattern(raw["fact_words"]),
         roles=PhraseSet(raw["fact_words"]["roles"]),
         measures=PhraseSet(raw["fact_words"]["measures"]),
+        words=frozenset(_words_of(raw)),
     )
+
+
+def _words_of(value: Any) -> set[str]:
+    """The whole words of every phrase in the lexicon's data."""
+    if isinstance(value, dict):
+        return set().union(*(_words_of(v) for v in value.values()))
+    if isinstance(value, list):
+        return set().union(*(_words_of(v) for v in value))
+    if isinstance(value, str):
+        return {w for w in re.split(r"[^a-z*]+", fold(value)) if len(w) >= 4 and w.isalpha()}
+    return set()
 
 
 def _duration_pattern(words: dict[str, list[str]]) -> re.Pattern[str]:

@@ -141,8 +141,20 @@ class AskPipeline:
         turns = [replace(t, question=self.reader.read(t.question).text) for t in history]
         return reading, turns
 
-    def analyse(self, question: str, history: list[Turn], today: dt.date) -> QueryAnalysis:
-        return analyse(question, self.searcher.analyzer, has_history=bool(history), today=today)
+    def analyse(
+        self,
+        question: str,
+        history: list[Turn],
+        today: dt.date,
+        spelling: SpellingMatcher | None = None,
+    ) -> QueryAnalysis:
+        return analyse(
+            question,
+            self.searcher.analyzer,
+            has_history=bool(history),
+            today=today,
+            spelling=spelling,
+        )
 
     def read_evidence(
         self, analysis: QueryAnalysis, candidates: Candidates, profile: CorpusProfile
@@ -186,7 +198,7 @@ class AskPipeline:
         focus: str | None,
     ) -> Plan:
         profile = self.profile()
-        analysis = self.analyse(question, history, today)
+        analysis = self.analyse(question, history, today, profile.spelling)
         empty = Evidence(0.0, (), 0.0, 0.0, 0.0, 0.0)
         if analysis.injection or analysis.greeting_only:
             decision = decide(analysis, empty, self.ask.decision)

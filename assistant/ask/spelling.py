@@ -10,15 +10,22 @@ the index are never "corrected".
 A clipped word ("la biblio", "l'info del web") is a prefix of the word it stands for, far
 beyond any edit distance: an unseen word with no near spelling is matched to the most
 frequent vocabulary forms it is the beginning of, when they are clearly longer.
+
+The lexicon (index_config/lexicon.yaml) finds what a question asks for by its words
+("formulari", "Generalitat", "catàleg"); a typo in one of them ("formmulari",
+"Generalittat", "catleg") would hide it. `respell` reads such a word as the one lexicon
+word within the same edit distance, when the index has never seen the word and Catalan's
+dictionary does not know it either (so "font" is never read as "fons").
 """
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
 from dataclasses import dataclass
 
 from rapidfuzz import process
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA
 
 from index_config.analyzer import CatalanAnalyzer, light_stem
 
@@ -36,6 +43,13 @@ class SpellingSettings:
     # Clippings: the shortest clipped word, and how many letters longer its full form is.
     min_clipping: int = 5
     clipped_letters: int = 3
+    # Respelling a lexicon word allows two edits only from this length: the lexicon is
+    # a few hundred everyday words, and at seven letters two edits join unrelated ones
+    # ("cobrrem" and "correu").
+    respell_long_word: int = 9
+
+
+_FOLDED_WORD = re.compile(r"[a-z]+")
 
 
 class SpellingMatcher:
@@ -72,7 +86,7 @@ class SpellingMatcher:
             matches = process.extract(
                 light,
                 self._vocabulary,
-                scorer=Levenshtein.distance,
+                scorer=OSA.distance,
                 score_cutoff=distance,
                 limit=8,
             )
@@ -108,3 +122,34 @@ class SpellingMatcher:
             for term in self.corrections(token):
                 out.setdefault(term, self.settings.weight)
         return out
+
+    def respell(self, folded: str, vocabulary: frozenset[str]) -> str:
+        """`folded` text with each unseen word that is a near spelling of exactly one word
+        of `vocabulary` (the lexicon's) written as that word."""
+        if not vocabulary:
+            return folded
+        words = sorted(vocabulary)
+        return _FOLDED_WORD.sub(lambda m: self._respelt(m.group(0), words, vocabulary), folded)
+
+    def _respelt(self, word: str, words: list[str], vocabulary: frozenset[str]) -> str:
+        s = self.settings
+        if (
+            len(word) < s.min_length
+            or word in vocabulary
+            or self.known(word)
+            or self.analyzer.in_dictionary(word)
+        ):
+            return word
+        distance = s.long_distance if len(word) >= s.respell_long_word else s.short_distance
+        matches = [
+            (form, d)
+            for form, d, _ in process.extract(
+                word, words, scorer=OSA.distance, score_cutoff=distance, limit=4
+            )
+            if form[:1] == word[:1]
+        ]
+        if not matches:
+            return word
+        best = min(d for _, d in matches)
+        nearest = [form for form, d in matches if d == best]
+        return nearest[0] if len(nearest) == 1 else word

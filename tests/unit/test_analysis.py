@@ -252,3 +252,18 @@ def test_facet_words_are_the_words_that_asked() -> None:
     analysis = understand("I fins quan es pot demanar?", has_history=True)
     assert analysis.facets == ("termini",)
     assert set(analysis.facet_words) == {"fins", "quan", "es", "pot"}
+
+
+def test_a_typo_in_a_word_of_the_lexicon_still_tells_what_is_asked() -> None:
+    """With the index's near spellings, "Generalittat" names another administration and
+    "catleg" the catalogue, as the words written right do; the sparse terms stay as typed."""
+    from assistant.ask.spelling import SpellingMatcher
+
+    df = {term: 1 for term in ANALYZER.term_weights("Ajuts per a camins rurals")}
+    spelling = SpellingMatcher(ANALYZER, df)
+    question = "Quan paga la Generalittat l'ajut del catleg?"
+    plain = analyse(question, ANALYZER)
+    read = analyse(question, ANALYZER, spelling=spelling)
+    assert not plain.other_administration and not plain.instruments
+    assert read.other_administration and read.instruments == ("cataleg",)
+    assert read.terms == plain.terms

@@ -143,3 +143,17 @@ def test_an_index_made_without_the_dictionary_is_remade_once_it_is_installed() -
         lemmas._available = None
     assert without != with_lemmas
     assert index_fingerprint(settings) == with_lemmas
+
+
+def test_a_word_of_the_dictionary_is_not_respelt_as_a_lexicon_word() -> None:
+    """The word "posat" is one edit from the lexicon's "posar", but Catalan's dictionary knows it:
+    it is what the official wrote, not a typo; "possar" it does not know."""
+    from assistant.ask.spelling import SpellingMatcher
+
+    analyzer = CatalanAnalyzer()
+    spelling = SpellingMatcher(analyzer, {"ajut": 1})
+    analyzer.query_terms("ja ho hem posat, com ho hem de possar")
+    assert analyzer.in_dictionary("posat") and not analyzer.in_dictionary("possar")
+    vocabulary = frozenset({"posar"})
+    assert spelling.respell("ja ho hem posat", vocabulary) == "ja ho hem posat"
+    assert spelling.respell("com ho hem de possar", vocabulary) == "com ho hem de posar"
