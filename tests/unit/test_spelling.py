@@ -9,12 +9,12 @@ from index_config.settings import AnalyzerSettings
 ANALYZER = CatalanAnalyzer()
 
 
-def matcher(*texts: str) -> SpellingMatcher:
+def matcher(*texts: str, analyzer: CatalanAnalyzer = ANALYZER) -> SpellingMatcher:
     df: dict[str, int] = {}
     for text in texts:
-        for term in ANALYZER.term_weights(text):
+        for term in analyzer.term_weights(text):
             df[term] = df.get(term, 0) + 1
-    return SpellingMatcher(ANALYZER, df)
+    return SpellingMatcher(analyzer, df)
 
 
 def test_a_typo_is_matched_to_the_near_form_of_the_index() -> None:
@@ -54,11 +54,7 @@ LEXICON_WORDS = frozenset({"generalitat", "formulari", "correu", "fons", "model"
 
 
 def plain_matcher(*texts: str) -> SpellingMatcher:
-    df: dict[str, int] = {}
-    for text in texts:
-        for term in PLAIN.term_weights(text):
-            df[term] = df.get(term, 0) + 1
-    return SpellingMatcher(PLAIN, df)
+    return matcher(*texts, analyzer=PLAIN)
 
 
 def test_a_typo_in_a_lexicon_word_is_read_as_that_word() -> None:
