@@ -47,6 +47,9 @@ class SpellingSettings:
     # a few hundred everyday words, and at seven letters two edits join unrelated ones
     # ("cobrrem" and "correu").
     respell_long_word: int = 9
+    # A Snowball stem shorter than this makes a word known only when the dictionary knows
+    # the word (`known`).
+    known_stem_letters: int = 5
 
 
 _FOLDED_WORD = re.compile(r"[a-z]+")
@@ -72,7 +75,17 @@ class SpellingMatcher:
         self._cache: dict[str, tuple[str, ...]] = {}
 
     def known(self, token: str) -> bool:
-        return any(self.df.get(term) for term, _ in self.analyzer._terms_of(token))
+        """Whether the index has the word: one of its terms has a document frequency. A
+        short Snowball stem is no evidence by itself: "ineres" (a typo of "interès")
+        stems to "in", which "inici" has; it counts only for a word Catalan's dictionary
+        knows ("dinar" stays a word, never a typo of "diner")."""
+        short_stem_counts = self.analyzer.in_dictionary(token)
+        shortest = self.settings.known_stem_letters
+        return any(
+            self.df.get(term)
+            for term, _ in self.analyzer._terms_of(token)
+            if not term.startswith("~") or len(term) - 1 >= shortest or short_stem_counts
+        )
 
     def corrections(self, token: str) -> tuple[str, ...]:
         """Vocabulary light forms close to an unseen token (most frequent first)."""

@@ -157,3 +157,21 @@ def test_a_word_of_the_dictionary_is_not_respelt_as_a_lexicon_word() -> None:
     vocabulary = frozenset({"posar"})
     assert spelling.respell("ja ho hem posat", vocabulary) == "ja ho hem posat"
     assert spelling.respell("com ho hem de possar", vocabulary) == "com ho hem de posar"
+
+
+def test_a_short_stem_makes_a_word_known_only_when_the_dictionary_knows_it() -> None:
+    """A typo ("ineres" for "interès") and a real word ("dinar") share only a two- or
+    three-letter Snowball stem with the index ("inici", "diners"): the typo gets the near
+    spelling "inter", the real word is known and never read as "diner"."""
+    from assistant.ask.spelling import SpellingMatcher
+
+    analyzer = CatalanAnalyzer()
+    df: dict[str, int] = {}
+    for text in ("Interès de demora", "Inici de les obres", "Diners per a camins"):
+        for term in analyzer.term_weights(text):
+            df[term] = df.get(term, 0) + 1
+    spelling = SpellingMatcher(analyzer, df)
+    analyzer.query_terms("quin ineres ens aplicaran si anem a dinar")
+    assert not spelling.known("ineres") and spelling.corrections("ineres") == ("inter",)
+    assert spelling.known("dinar") and spelling.corrections("dinar") == ()
+    assert spelling.known("interes") and spelling.known("inici")
