@@ -124,7 +124,12 @@ class CandidateSearch:
         )
         if context:
             share = 1.0 if elliptic(analysis, self.settings) else self.settings.context_weight
-            for term, weight in self.searcher.analyzer.query_terms(context).items():
+            # The earlier turns' typos get their near spellings too, as the question's do.
+            analyzer = self.searcher.analyzer
+            earlier = analyzer.query_terms(context)
+            if spelling:
+                earlier = spelling.expand(earlier, tuple(analyzer.tokens(context)))
+            for term, weight in earlier.items():
                 terms.setdefault(term, share * weight)
         return terms
 

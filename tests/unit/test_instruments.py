@@ -116,3 +116,29 @@ def test_an_elliptic_follow_up_is_searched_with_its_context_at_full_weight() -> 
     assert search._terms(elliptic, None, context)["justificar"] == 1.0
     fuller = analyse("I al PGI, qui signa la sol·licitud?", analyzer, has_history=True)
     assert search._terms(fuller, None, context)["justificar"] == AskSettings().context_weight
+
+
+def test_a_typo_of_an_earlier_turn_gets_its_near_spelling_in_the_follow_up() -> None:
+    """The context of a follow-up is the earlier turns as typed: their typos are read as
+    the index's near spellings, at the context's share of the reduced weight."""
+    from types import SimpleNamespace
+
+    from assistant.ask.retrieval import CandidateSearch
+    from assistant.ask.spelling import SpellingMatcher
+    from index_config.settings import AskSettings
+
+    analyzer = CatalanAnalyzer()
+    df: dict[str, int] = {}
+    for text in ("Instal·lacions fotovoltaiques en cobertes", "Plaques solars a l'escola"):
+        for term in analyzer.term_weights(text):
+            df[term] = df.get(term, 0) + 1
+    spelling = SpellingMatcher(analyzer, df)
+    search = CandidateSearch(SimpleNamespace(analyzer=analyzer), AskSettings())  # type: ignore[arg-type]
+    follow_up = analyse("I qui ens ajuda a pagar-ho?", analyzer, has_history=True)
+    terms = search._terms(follow_up, spelling, "Volem posar plauqes a la coberta")
+    near = spelling.corrections("plauqes")
+    assert near and all(term in terms for term in near)
+    assert all(terms[term] < terms["plauq"] for term in near)
+    assert (
+        search._terms(follow_up, None, "Volem posar plauqes a la coberta").keys().isdisjoint(near)
+    )
