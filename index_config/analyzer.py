@@ -15,7 +15,7 @@ import re
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import Stemmer
@@ -101,6 +101,12 @@ class SynonymMap:
             )
         return cls(entries)
 
+    @cached_property
+    def words(self) -> frozenset[str]:
+        """Every word of the phrases that expand (folded): what a typo in a question is
+        read back to before its synonyms are looked for."""
+        return frozenset(w for phrase in self.entries for w in _TOKEN.findall(phrase))
+
     def expansions(self, folded_text: str) -> list[str]:
         padded = f" {' '.join(_TOKEN.findall(folded_text))} "
         found: list[str] = []
@@ -139,6 +145,10 @@ class CatalanAnalyzer:
         """Whether Catalan's dictionary knew the word a folded token was written as, in a
         text this analyzer has read (False without Apertium)."""
         return token in self._roots_by_token
+
+    @property
+    def synonyms(self) -> SynonymMap:
+        return self._synonyms
 
     @property
     def mode(self) -> AnalyzerMode:

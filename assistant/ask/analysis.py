@@ -157,15 +157,22 @@ def analyse(
     spelling: SpellingMatcher | None = None,
 ) -> QueryAnalysis:
     """`spelling`: the served index's near spellings; with it, a typo in a word of the
-    lexicon ("Generalittat", "formmulari") is read as that word when the lexicon's phrases
-    are looked for. The sparse terms stay the words as written."""
+    lexicon or of the synonyms ("Generalittat", "formmulari", "areglar") is read as that
+    word when the lexicon's phrases are looked for, and its terms and synonyms join the
+    sparse terms, lighter, beside the words as written."""
     lex = lexicon or default_lexicon()
     text = normalise_question(question)
     # First: analysing the words tells which of them Catalan's dictionary knows.
     terms = analyzer.query_terms(text)
     folded = fold(text)
     if spelling is not None:
-        folded = spelling.respell(folded, lex.words)
+        respelt = spelling.respell(folded, lex.words | analyzer.synonyms.words)
+        if respelt != folded:
+            # A typo of a word the synonyms expand ("areglar") expands as the word would
+            # ("arranjament", "reparació"), at the weight of a near spelling.
+            for term, weight in analyzer.query_terms(respelt).items():
+                terms.setdefault(term, weight * spelling.settings.weight)
+        folded = respelt
     words = [w.strip("'") for w in _WORD.findall(folded)]
     tokens = tuple(analyzer.tokens(text))
     filler = fillers()

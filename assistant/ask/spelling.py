@@ -13,9 +13,11 @@ frequent vocabulary forms it is the beginning of, when they are clearly longer.
 
 The lexicon (index_config/lexicon.yaml) finds what a question asks for by its words
 ("formulari", "Generalitat", "catàleg"); a typo in one of them ("formmulari",
-"Generalittat", "catleg") would hide it. `respell` reads such a word as the one lexicon
-word within the same edit distance, when the index has never seen the word and Catalan's
-dictionary does not know it either (so "font" is never read as "fons").
+"Generalittat", "catleg") would hide it, as a typo in a word the synonyms expand
+("areglar" for "arreglar", which leads to the catalogue's "arranjament") would hide its
+synonyms. `respell` reads such a word as the one lexicon or synonym word within the same
+edit distance, when the index has never seen the word and Catalan's dictionary does not
+know it either (so "font" is never read as "fons").
 """
 
 from __future__ import annotations

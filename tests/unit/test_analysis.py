@@ -256,7 +256,8 @@ def test_facet_words_are_the_words_that_asked() -> None:
 
 def test_a_typo_in_a_word_of_the_lexicon_still_tells_what_is_asked() -> None:
     """With the index's near spellings, "Generalittat" names another administration and
-    "catleg" the catalogue, as the words written right do; the sparse terms stay as typed."""
+    "catleg" the catalogue, as the words written right do; the sparse terms keep the words
+    as typed and add the words read, lighter."""
     from assistant.ask.spelling import SpellingMatcher
 
     df = {term: 1 for term in ANALYZER.term_weights("Ajuts per a camins rurals")}
@@ -266,4 +267,19 @@ def test_a_typo_in_a_word_of_the_lexicon_still_tells_what_is_asked() -> None:
     read = analyse(question, ANALYZER, spelling=spelling)
     assert not plain.other_administration and not plain.instruments
     assert read.other_administration and read.instruments == ("cataleg",)
-    assert read.terms == plain.terms
+    assert all(read.terms[term] == weight for term, weight in plain.terms.items())
+    assert 0 < read.terms["cataleg"] < 1.0
+
+
+def test_a_typo_of_a_word_with_synonyms_expands_as_the_word_would() -> None:
+    """A typo ("areglar") one letter from "arreglar", which the synonyms lead to the
+    catalogue's "arranjament", finds it too, lighter than the word as written."""
+    from assistant.ask.spelling import SpellingMatcher
+
+    df = {term: 1 for term in ANALYZER.term_weights("Arranjament de camins rurals")}
+    spelling = SpellingMatcher(ANALYZER, df)
+    written = analyse("Com podem arreglar el camí?", ANALYZER, spelling=spelling)
+    typed = analyse("Com podem areglar el camí?", ANALYZER, spelling=spelling)
+    assert "arranjament" in written.terms and "arranjament" in typed.terms
+    assert typed.terms["arranjament"] < written.terms["arranjament"]
+    assert "arranjament" not in analyse("Com podem areglar el camí?", ANALYZER).terms
