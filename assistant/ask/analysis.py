@@ -75,6 +75,8 @@ class QueryAnalysis:
     injection: bool = False
     other_administration: bool = False
     personal: bool = False
+    # Typed words read as a word of the lexicon or of the synonyms ("areglar": "arreglar").
+    read_as: dict[str, str] = field(default_factory=dict)
     flags: frozenset[str] = field(default_factory=frozenset)
 
     @property
@@ -165,9 +167,11 @@ def analyse(
     # First: analysing the words tells which of them Catalan's dictionary knows.
     terms = analyzer.query_terms(text)
     folded = fold(text)
+    read_as: dict[str, str] = {}
     if spelling is not None:
-        respelt = spelling.respell(folded, lex.words | analyzer.synonyms.words)
-        if respelt != folded:
+        read_as = spelling.read_as(folded, lex.words | analyzer.synonyms.words)
+        respelt = spelling.respell(folded, read_as)
+        if read_as:
             # A typo of a word the synonyms expand ("areglar") expands as the word would
             # ("arranjament", "reparació"), at the weight of a near spelling.
             for term, weight in analyzer.query_terms(respelt).items():
@@ -211,6 +215,7 @@ def analyse(
         text=text,
         folded=folded,
         tokens=tokens,
+        read_as=read_as,
         informative=informative,
         terms=terms,
         words=len(words),

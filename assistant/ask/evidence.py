@@ -18,7 +18,7 @@ cannot tell an answerable question from an out-of-scope one. These signals can:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from haystack import Document
@@ -109,10 +109,16 @@ class EvidenceReader:
         return max(idfs) if idfs else max(stats.idf(t) for t in self._terms(token))
 
     def _alternatives(
-        self, token: str, spelling: SpellingMatcher | None
+        self, token: str, spelling: SpellingMatcher | None, read_as: str | None = None
     ) -> tuple[set[str], set[str]]:
+        """(synonyms' terms, near spellings) of a word; a typo read as a word of the
+        lexicon or the synonyms (`QueryAnalysis.read_as`) has that word's, as the sparse
+        query does."""
         synonyms: set[str] = set()
-        for phrase in self.synonyms.expansions(fold(token)):
+        phrases = self.synonyms.expansions(fold(token))
+        if read_as:
+            phrases = [read_as, *phrases, *self.synonyms.expansions(read_as)]
+        for phrase in phrases:
             synonyms |= set(self.analyzer.term_weights(phrase))
         near = set(spelling.corrections(token)) if spelling else set()
         return synonyms, near
@@ -133,9 +139,10 @@ class EvidenceReader:
         sources: Sequence[Document],
         stats: TermStatistics,
         spelling: SpellingMatcher | None = None,
+        read_as: Mapping[str, str] | None = None,
     ) -> tuple[float, tuple[str, ...], float]:
         """(best single source's covered share, its missing words, unknown share)."""
-        covered, missing, unknown, _ = self._coverage(tokens, sources, stats, spelling)
+        covered, missing, unknown, _ = self._coverage(tokens, sources, stats, spelling, read_as)
         return covered, missing, unknown
 
     def _coverage(
@@ -144,16 +151,18 @@ class EvidenceReader:
         sources: Sequence[Document],
         stats: TermStatistics,
         spelling: SpellingMatcher | None = None,
+        read_as: Mapping[str, str] | None = None,
     ) -> tuple[float, tuple[str, ...], float, float]:
         if not tokens:
             return 0.0, (), 0.0, 0.0
+        read_as = read_as or {}
         weights: dict[str, float] = {}
         alternatives: dict[str, tuple[set[str], set[str]]] = {}
         unknown = 0.0
         for token in tokens:
             terms = self._terms(token)
             weights[token] = self.weight(token, stats)
-            alternatives[token] = self._alternatives(token, spelling)
+            alternatives[token] = self._alternatives(token, spelling, read_as.get(token))
             synonyms, near = alternatives[token]
             # A word the index never saw is unknown unless a near spelling or a synonym of
             # it is there ("arreglar" -> "arranjament", Spanish "ayuda" -> "ajut").
@@ -255,9 +264,12 @@ class EvidenceReader:
         """`tokens`: the informative words to cover (default: the question's own).
         `dense_units`/`sparse_units`: the unit ids of the two rankings, best first."""
         words = list(tokens if tokens is not None else analysis.informative)
-        coverage, missing, unknown, known = self._coverage(words, sources[:3], stats, spelling)
+        read_as = analysis.read_as
+        coverage, missing, unknown, known = self._coverage(
+            words, sources[:3], stats, spelling, read_as
+        )
         topics = [Document(content=_topic_text(d), meta={}) for d in sources[:3]]
-        topic, _, _, _ = self._coverage(words, topics, stats, spelling)
+        topic, _, _, _ = self._coverage(words, topics, stats, spelling, read_as)
         crowd = list(dense_scores[_CROWD]) or list(dense_scores[1:])
         dense_top = float(dense_scores[0]) if dense_scores else 0.0
         gap = dense_top - (sum(crowd) / len(crowd)) if crowd else 0.0

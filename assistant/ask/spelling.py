@@ -138,13 +138,22 @@ class SpellingMatcher:
                 out.setdefault(term, self.settings.weight)
         return out
 
-    def respell(self, folded: str, vocabulary: frozenset[str]) -> str:
-        """`folded` text with each unseen word that is a near spelling of exactly one word
-        of `vocabulary` (the lexicon's) written as that word."""
+    def read_as(self, folded: str, vocabulary: frozenset[str]) -> dict[str, str]:
+        """Each unseen word of `folded` text that is a near spelling of exactly one word of
+        `vocabulary` (the lexicon's, the synonyms'), and that word."""
         if not vocabulary:
-            return folded
+            return {}
         words = sorted(vocabulary)
-        return _FOLDED_WORD.sub(lambda m: self._respelt(m.group(0), words, vocabulary), folded)
+        found = {w: self._respelt(w, words, vocabulary) for w in set(_FOLDED_WORD.findall(folded))}
+        return {typed: read for typed, read in found.items() if typed != read}
+
+    def respell(self, folded: str, vocabulary: frozenset[str] | dict[str, str]) -> str:
+        """`folded` text with its unseen words written as `read_as` reads them (or as the
+        mapping given)."""
+        read = vocabulary if isinstance(vocabulary, dict) else self.read_as(folded, vocabulary)
+        if not read:
+            return folded
+        return _FOLDED_WORD.sub(lambda m: read.get(m.group(0), m.group(0)), folded)
 
     def _respelt(self, word: str, words: list[str], vocabulary: frozenset[str]) -> str:
         s = self.settings

@@ -283,3 +283,14 @@ def test_a_typo_of_a_word_with_synonyms_expands_as_the_word_would() -> None:
     assert "arranjament" in written.terms and "arranjament" in typed.terms
     assert typed.terms["arranjament"] < written.terms["arranjament"]
     assert "arranjament" not in analyse("Com podem areglar el camí?", ANALYZER).terms
+
+
+def test_the_analysis_keeps_which_typed_words_it_read_as_others() -> None:
+    from assistant.ask.spelling import SpellingMatcher
+
+    df = {term: 1 for term in ANALYZER.term_weights("Arranjament de camins rurals")}
+    spelling = SpellingMatcher(ANALYZER, df)
+    assert analyse("Com podem areglar el camí?", ANALYZER, spelling=spelling).read_as == {
+        "areglar": "arreglar"
+    }
+    assert analyse("Com podem arreglar el camí?", ANALYZER, spelling=spelling).read_as == {}

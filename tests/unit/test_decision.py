@@ -127,3 +127,28 @@ def test_a_word_the_index_knows_only_by_a_synonym_is_not_unknown() -> None:
     assert unknown == 0.0
     _, _, unknown = reader.coverage(["tobogan", "camins"], docs, stats)
     assert unknown > 0.5
+
+
+def test_a_typo_read_as_a_synonym_word_is_not_unknown() -> None:
+    """'adobbar' is in no document and no synonym key, but the analysis reads it as the
+    synonym word 'adobar' (QueryAnalysis.read_as): covered by 'reparació', as the word
+    written right would be. Without that reading it weighs as unknown."""
+    from haystack import Document
+
+    from assistant.ask.evidence import EvidenceReader
+    from assistant.ask.spelling import SpellingMatcher
+    from index_config.analyzer import SynonymMap
+    from index_config.term_stats import TermStatistics
+
+    analyzer = CatalanAnalyzer()
+    docs = [Document(content="Reparació de camins municipals", meta={"title": "Camins"})]
+    stats = TermStatistics(analyzer, docs)
+    synonyms = SynonymMap({"adobar": ("reparacio",)})
+    reader = EvidenceReader(analyzer, synonyms)
+    spelling = SpellingMatcher(analyzer, stats.df)
+    read_as = spelling.read_as("com podem adobbar els camins", synonyms.words)
+    assert read_as == {"adobbar": "adobar"}
+    covered, _, unknown = reader.coverage(["adobbar", "camins"], docs, stats, spelling, read_as)
+    assert unknown == 0.0 and covered > 0.7  # a synonym counts a little less than the word
+    unread, _, unknown = reader.coverage(["adobbar", "camins"], docs, stats, spelling)
+    assert unknown > 0.5 and unread < 0.3
