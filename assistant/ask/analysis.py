@@ -15,7 +15,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from assistant.ask.lexicon import Lexicon, default_lexicon, fillers
-from assistant.ask.spelling import SpellingMatcher
+from assistant.ask.spelling import SpellingMatcher, written_as
 from index_config.analyzer import CatalanAnalyzer, fold
 
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "ʼ": "'"})
@@ -170,7 +170,7 @@ def analyse(
     read_as: dict[str, str] = {}
     if spelling is not None:
         read_as = spelling.read_as(folded, lex.words | analyzer.synonyms.words)
-        respelt = spelling.respell(folded, read_as)
+        respelt = written_as(folded, read_as)
         if read_as:
             # A typo of a word the synonyms expand ("areglar") expands as the word would
             # ("arranjament", "reparació"), at the weight of a near spelling.

@@ -147,13 +147,9 @@ class SpellingMatcher:
         found = {w: self._respelt(w, words, vocabulary) for w in set(_FOLDED_WORD.findall(folded))}
         return {typed: read for typed, read in found.items() if typed != read}
 
-    def respell(self, folded: str, vocabulary: frozenset[str] | dict[str, str]) -> str:
-        """`folded` text with its unseen words written as `read_as` reads them (or as the
-        mapping given)."""
-        read = vocabulary if isinstance(vocabulary, dict) else self.read_as(folded, vocabulary)
-        if not read:
-            return folded
-        return _FOLDED_WORD.sub(lambda m: read.get(m.group(0), m.group(0)), folded)
+    def respell(self, folded: str, vocabulary: frozenset[str]) -> str:
+        """`folded` text with its unseen words written as `read_as` reads them."""
+        return written_as(folded, self.read_as(folded, vocabulary))
 
     def _respelt(self, word: str, words: list[str], vocabulary: frozenset[str]) -> str:
         s = self.settings
@@ -177,3 +173,10 @@ class SpellingMatcher:
         best = min(d for _, d in matches)
         nearest = [form for form, d in matches if d == best]
         return nearest[0] if len(nearest) == 1 else word
+
+
+def written_as(folded: str, read_as: dict[str, str]) -> str:
+    """`folded` text with each word of `read_as` written as the word it was read as."""
+    if not read_as:
+        return folded
+    return _FOLDED_WORD.sub(lambda m: read_as.get(m.group(0), m.group(0)), folded)
