@@ -1,11 +1,14 @@
 """Copies of the question files as officials mistype them, to measure robustness.
 
-    python bench/perturb_questions.py noaccent|typo OUT_DIR FILE...
+    python bench/perturb_questions.py noaccent|typo|spanish OUT_DIR FILE...
 
 `noaccent`: every question and turn lowercase, without accents or punt volat (as typed
-on a phone). `typo`: the two longest words (six letters or more) of every question and
-turn each get one typing error, a letter dropped, doubled or swapped with the next,
-never the first letter; the error and its place come from a generator seeded with the
+on a phone). `spanish`: every question and turn translated into Spanish by Apertium's
+Catalan-Spanish pair (`apertium -u cat-spa`, Debian apertium-spa-cat), as an official who
+writes in Spanish might ask it; the assistant reads it back through spa-cat, so this
+measures what the round trip and the Spanish-reading path cost. `typo`: the two longest
+words (six letters or more) of every question and turn each get one typing error, a
+letter dropped, doubled or swapped with the next, never the first letter; the error and its place come from a generator seeded with the
 question's id, so the copies are the same on every run. Ids, types and gold stay as they
 are, so the tuning/check split is the files' own. Then:
 
@@ -18,6 +21,7 @@ import argparse
 import json
 import random
 import re
+import subprocess
 import unicodedata
 from collections.abc import Callable
 from functools import partial
@@ -47,9 +51,18 @@ def with_typos(text: str, rnd: random.Random, words: int = 2) -> str:
     return text
 
 
+def in_spanish(text: str) -> str:
+    # One call per text: the pair keeps no state between questions, and a batch would
+    # have to trust that its line breaks survive every stage.
+    done = subprocess.run(
+        ["apertium", "-u", "cat-spa"], input=text, capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("mode", choices=("noaccent", "typo"))
+    parser.add_argument("mode", choices=("noaccent", "typo", "spanish"))
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("files", type=Path, nargs="+")
     args = parser.parse_args()
@@ -61,9 +74,12 @@ def main() -> None:
                 continue
             question = json.loads(line)
             rnd = random.Random(question["id"])
-            change: Callable[[str], str] = (
-                without_accents if args.mode == "noaccent" else partial(with_typos, rnd=rnd)
-            )
+            changes: dict[str, Callable[[str], str]] = {
+                "noaccent": without_accents,
+                "typo": partial(with_typos, rnd=rnd),
+                "spanish": in_spanish,
+            }
+            change = changes[args.mode]
             if question.get("question"):
                 question["question"] = change(question["question"])
             for turn in question.get("turns") or []:
