@@ -1,4 +1,4 @@
-"""Copies of the question files as officials mistype them, to measure robustness.
+"""Copies of the question files as officials mistype them or write them in Spanish.
 
     python bench/perturb_questions.py noaccent|typo|spanish OUT_DIR FILE...
 
@@ -8,9 +8,10 @@ Catalan-Spanish pair (`apertium -u cat-spa`, Debian apertium-spa-cat), as an off
 writes in Spanish might ask it; the assistant reads it back through spa-cat, so this
 measures what the round trip and the Spanish-reading path cost. `typo`: the two longest
 words (six letters or more) of every question and turn each get one typing error, a
-letter dropped, doubled or swapped with the next, never the first letter; the error and its place come from a generator seeded with the
-question's id, so the copies are the same on every run. Ids, types and gold stay as they
-are, so the tuning/check split is the files' own. Then:
+letter dropped, doubled or swapped with the next, never the first letter; the error and
+its place come from a generator seeded with the question's id, so the copies are the
+same on every run. Ids, types and gold stay as they are, so the tuning/check split is the
+files' own. Then:
 
     concerta eval --questions OUT_DIR/typo-questions-dev.jsonl --questions ... --json
 """
@@ -21,11 +22,12 @@ import argparse
 import json
 import random
 import re
-import subprocess
 import unicodedata
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+
+from index_config.apertium import translate
 
 _LONG_WORD = re.compile(r"[^\W\d_]{6,}")
 
@@ -52,12 +54,7 @@ def with_typos(text: str, rnd: random.Random, words: int = 2) -> str:
 
 
 def in_spanish(text: str) -> str:
-    # One call per text: the pair keeps no state between questions, and a batch would
-    # have to trust that its line breaks survive every stage.
-    done = subprocess.run(
-        ["apertium", "-u", "cat-spa"], input=text, capture_output=True, text=True, check=True
-    )
-    return done.stdout.strip()
+    return translate(text, "cat-spa", timeout=30.0)
 
 
 def main() -> None:

@@ -26,6 +26,22 @@ class ApertiumError(RuntimeError):
     """An Apertium program failed or did not answer in time (operators' logs)."""
 
 
+def translate(text: str, pair: str, timeout: float) -> str:
+    """`text` through a translation pair's whole pipeline (`apertium -u spa-cat`, or
+    cat-spa), one program run per text: the pipeline is several programs and keeps no
+    state between texts. Raises ApertiumError when it fails or says nothing."""
+    try:
+        done = subprocess.run(
+            ["apertium", "-u", pair], input=text, capture_output=True, text=True, timeout=timeout
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ApertiumError(str(exc)) from exc
+    translated = done.stdout.strip()
+    if done.returncode != 0 or not translated:
+        raise ApertiumError(f"apertium {pair} exited {done.returncode}: {done.stderr[:200]}")
+    return translated
+
+
 def missing(binaries: Iterable[Path], programs: Iterable[str] = ("lt-proc",)) -> list[str]:
     """What of these is not installed: dictionary files, then programs."""
     return [str(p) for p in binaries if not p.is_file()] + [

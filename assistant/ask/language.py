@@ -22,14 +22,13 @@ from __future__ import annotations
 
 import logging
 import re
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal, Protocol
 
-from index_config.apertium import ApertiumError, missing, shared_lt_proc
+from index_config.apertium import ApertiumError, missing, shared_lt_proc, translate
 from index_config.settings import LanguageSettings
 
 log = logging.getLogger(__name__)
@@ -158,17 +157,4 @@ class SpanishReader:
         self._spanish.close()
 
     def _apertium(self, text: str) -> str:
-        try:
-            done = subprocess.run(
-                ["apertium", "-u", "spa-cat"],
-                input=text,
-                capture_output=True,
-                text=True,
-                timeout=self.settings.timeout_seconds,
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise ApertiumError(str(exc)) from exc
-        translated = done.stdout.strip()
-        if done.returncode != 0 or not translated:
-            raise ApertiumError(f"apertium spa-cat exited {done.returncode}: {done.stderr[:200]}")
-        return translated
+        return translate(text, "spa-cat", self.settings.timeout_seconds)
