@@ -20,9 +20,9 @@ def _to_int(raw: str) -> int:
     return int(re.sub(r"[.\s]", "", raw))
 
 
-def tram_allows(tram: str, population: int) -> bool:
+def tram_verdict(tram: str, population: int) -> bool | None:
     """Whether a population band such as "Municipis de menys de 5.000 habitants" admits a
-    municipality of `population` inhabitants (unknown wording: assume it does)."""
+    municipality of `population` inhabitants; None when its wording says no band we read."""
     folded = fold(tram)
     numbers = [_to_int(n) for n in re.findall(_NUMBER, folded)]
     if "menys de" in folded and numbers:
@@ -33,7 +33,15 @@ def tram_allows(tram: str, population: int) -> bool:
         return population > numbers[0]
     if len(numbers) >= 2 and " a " in folded:
         return numbers[0] <= population <= numbers[1]
-    return True
+    if not numbers and "tots" in folded:
+        return True
+    return None
+
+
+def tram_allows(tram: str, population: int) -> bool:
+    """tram_verdict, assuming an unread band admits everyone (eligibility never hides a
+    resource on wording it cannot read)."""
+    return tram_verdict(tram, population) is not False
 
 
 def eligible(hit: Hit, analysis: QueryAnalysis) -> bool:

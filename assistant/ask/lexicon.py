@@ -12,15 +12,31 @@ import yaml
 
 from index_config.analyzer import DATA_DIR, fold
 
+_GROUP = re.compile(r"\(([^()]*)\)")
+
+
+def _word_pattern(word: str) -> str:
+    """One word of a phrase: a trailing * matches any ending; "(el|la|ho)" any of its
+    alternatives (each may end in *), so that a pattern of Catalan grammar ("el pot
+    demanar", "demanar-lo") is one entry rather than one per person and pronoun."""
+    out, at = [], 0
+    for group in _GROUP.finditer(word):
+        out.append(_literal(word[at : group.start()]))
+        out.append("(?:" + "|".join(_literal(w) for w in group.group(1).split("|")) + ")")
+        at = group.end()
+    out.append(_literal(word[at:]))
+    return "".join(out)
+
+
+def _literal(piece: str) -> str:
+    return re.escape(piece.rstrip("*")) + (r"\w*" if piece.endswith("*") else "")
+
 
 def _phrase_pattern(phrase: str) -> str:
-    """A folded phrase as a whole-word pattern; a trailing * matches any word ending."""
-    folded = fold(phrase).strip()
-    wildcard = folded.endswith("*")
-    body = re.escape(folded.rstrip("*")).replace(r"\ ", r"\s+")
-    tail = r"\w*" if wildcard else ""
+    """A folded phrase as a whole-word pattern (words as _word_pattern reads them)."""
+    body = r"\s+".join(_word_pattern(w) for w in fold(phrase).split())
     # An elided article may precede the phrase ("l'agència tributària").
-    return rf"(?<![\w]){body}{tail}(?![\w])"
+    return rf"(?<![\w]){body}(?![\w])"
 
 
 class PhraseSet:
@@ -84,6 +100,7 @@ class Lexicon:
     duration: re.Pattern[str]
     roles: PhraseSet
     measures: PhraseSet
+    costs: PhraseSet
     # Every word of the lexicon's phrases (folded; none ending in "*"): what a typo in a
     # question is read back to (spelling.py, `respell`).
     words: frozenset[str] = frozenset()
@@ -140,6 +157,7 @@ def load_lexicon(path: Path | None = None) -> Lexicon:
         duration=_duration_pattern(raw["fact_words"]),
         roles=PhraseSet(raw["fact_words"]["roles"]),
         measures=PhraseSet(raw["fact_words"]["measures"]),
+        costs=PhraseSet(raw["fact_words"].get("costs") or []),
         words=frozenset(_words_of(raw)),
     )
 

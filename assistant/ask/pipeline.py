@@ -290,13 +290,26 @@ class AskPipeline:
                 if rest
                 else 1.0
             )
+        # Whether another body may apply for what was just shown ("i el poble del costat,
+        # de 2.500 habitants, també el pot demanar?"): the resource's own recipients and
+        # population band answer it, whatever the rules say about recipients in general.
+        asks_eligibility = (
+            "destinataris" in analysis.facets
+            and (analysis.population is not None or analysis.recipient is not None)
+            and not analysis.instruments
+        )
         # A fact of the resources just shown ("i l'import?"), unless the rules cover the
         # question's own words better ("i si no l'acceptem dins el termini?").
         if (
             focus
             and analysis.facets
-            and (top_ids & {h.id for h in focus} or len(analysis.informative) <= 1)
-            and (rule_turn is None or about_focus >= own)
+            and (
+                asks_eligibility
+                or (
+                    (top_ids & {h.id for h in focus} or len(analysis.informative) <= 1)
+                    and (rule_turn is None or about_focus >= own)
+                )
+            )
         ):
             composed = self.composer.follow_up(analysis, focus, today, strict=True)
             if composed is not None:

@@ -117,6 +117,23 @@ def test_follow_up_is_answered_from_the_previous_resource(
     assert "25%" in third.answer.replace(" %", "%")
 
 
+def test_whether_another_body_may_apply_is_answered_from_the_resources_shown(
+    assistant_service: AssistantService,
+) -> None:
+    first = assistant_service.ask(
+        "Volem fer una enquesta als veïns per saber què pensen dels serveis municipals."
+    )
+    assert first.sources and first.sources[0].codi == "22105"  # més de 5.000 habitants
+    town = assistant_service.ask(
+        "I un poble de 3.000 habitants també la pot demanar?", first.conversation_id
+    )
+    assert town.sources and town.sources[0].codi == "22105"
+    assert "un municipi de 3.000 habitants no hi pot accedir" in town.answer
+    body = assistant_service.ask("I un consorci la pot sol·licitar?", first.conversation_id)
+    assert body.sources and body.sources[0].codi == "22105"
+    assert "la fitxa no inclou consorcis entre els destinataris" in body.answer
+
+
 def test_new_conversation_forgets_the_context(assistant_service: AssistantService) -> None:
     first = assistant_service.ask("Ens ha sortit legionel·la a les dutxes del poliesportiu")
     assistant_service.reset_conversation(first.conversation_id)

@@ -7,8 +7,9 @@ import datetime as dt
 import pytest
 
 from assistant.ask.analysis import QueryAnalysis, analyse
-from assistant.ask.eligibility import tram_allows
-from index_config.analyzer import CatalanAnalyzer
+from assistant.ask.eligibility import tram_allows, tram_verdict
+from assistant.ask.lexicon import PhraseSet
+from index_config.analyzer import CatalanAnalyzer, fold
 
 TODAY = dt.date(2022, 3, 15)
 ANALYZER = CatalanAnalyzer()
@@ -54,6 +55,20 @@ def test_tram_allows(tram: str, population: int, allowed: bool) -> None:
 
 def test_unknown_band_wording_admits_everyone() -> None:
     assert tram_allows("Municipis amb biblioteca pública o servei de bibliobús", 300)
+    # ...but no verdict is stated on it.
+    assert tram_verdict("Municipis amb biblioteca pública o servei de bibliobús", 300) is None
+    assert tram_verdict("Municipis de menys de 5.000 habitants", 300) is True
+
+
+def test_lexicon_phrases_read_alternatives_and_endings() -> None:
+    phrases = PhraseSet(["(el|la) (pot|pod*) demanar", "demanar-(lo|la)", "subvenci*"])
+    assert phrases.all(fold("Ara la podríem demanar? I demanar-lo?")) == [
+        "la podriem demanar",
+        "demanar-lo",
+    ]
+    assert phrases.found(fold("Quines subvencions hi ha?"))
+    assert not phrases.found(fold("el pot de vidre"))
+    assert not phrases.found(fold("la pot demanarem"))  # whole words only
 
 
 @pytest.mark.parametrize(
@@ -104,6 +119,9 @@ def test_preferred_tipologia(question: str, tipologia: str | None) -> None:
         ("Quins requisits cal complir?", "requisits"),
         ("Quina documentació hem de presentar?", "documentacio"),
         ("Quin percentatge hi hem de posar nosaltres?", "aportacio"),
+        ("I el poble del costat també el pot sol·licitar?", "destinataris"),
+        ("Una EMD la podria demanar?", "destinataris"),
+        ("Podem demanar-lo si som una mancomunitat?", "destinataris"),
     ],
 )
 def test_facets(question: str, facet: str) -> None:
