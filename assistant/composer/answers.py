@@ -15,9 +15,16 @@ from dataclasses import dataclass
 
 from assistant.ask.analysis import QueryAnalysis
 from assistant.ask.decision import Decision
+from assistant.ask.eligibility import tram_verdict
 from assistant.ask.lexicon import Lexicon, default_lexicon
 from assistant.cards import ResourceCard, card_for, window_for
-from assistant.composer.passages import PassagePicker, first_sentence, paragraphs, sentences
+from assistant.composer.passages import (
+    PassagePicker,
+    fact_kinds,
+    first_sentence,
+    paragraphs,
+    sentences,
+)
 from assistant.instructions import OMITTED, drop_instructions
 from assistant.links import NO_LINKS, LinkPolicy
 from assistant.models import Hit
@@ -350,14 +357,19 @@ class AnswerComposer:
                     value += f". Aportació local: {_clean(m['aportacio_local'])}"
                 return value
             if m.get("tipologia") != "econòmic":
-                return (
+                value = (
                     f"és un recurs {_clean(m.get('tipologia'))} ({_clean(m.get('classe'))}): "
                     "no té import econòmic, la Diputació presta directament el suport"
                 )
+                cost = self._cost_statement(hit)
+                return f"{value}. La fitxa diu: «{cost}»" if cost else value
             return None
         if facet == "aportacio":
             if m.get("aportacio_local"):
                 return _clean(m["aportacio_local"])
+            cost = self._cost_statement(hit)
+            if cost:
+                return f"la fitxa no demana cap aportació local i diu: «{cost}»"
             return "la fitxa no demana cap aportació local"
         if facet == "termini":
             return window_status(hit, today) or None
@@ -370,8 +382,35 @@ class AnswerComposer:
         if facet == "documentacio" and m.get("documentacio"):
             return "; ".join(_clean(r) for r in m["documentacio"])
         if facet == "destinataris":
-            who = ", ".join(_clean(w) for w in m.get("destinataris") or [])
-            return f"{who} ({_clean(m.get('tram_poblacio')).lower()})" if who else None
+            recipients = m.get("destinataris") or []
+            who = ", ".join(_clean(w) for w in recipients)
+            if not who:
+                return None
+            value = f"{who} ({_clean(m.get('tram_poblacio')).lower()})"
+            # The body the question names, measured against the record's own lists.
+            if analysis.recipient:
+                listed = analysis.recipient in recipients
+                value += (
+                    f"; la fitxa {'sí que' if listed else 'no'} inclou "
+                    f"{analysis.recipient.lower()} entre els destinataris"
+                )
+            if analysis.population:
+                verdict = tram_verdict(str(m.get("tram_poblacio") or ""), analysis.population)
+                if verdict is not None:
+                    people = f"{analysis.population:,}".replace(",", ".")
+                    value += (
+                        f"; un municipi de {people} habitants "
+                        f"{'sí que hi pot accedir' if verdict else 'no hi pot accedir'}"
+                    )
+            return value
+        return None
+
+    def _cost_statement(self, hit: Hit) -> str | None:
+        """The record's sentence saying what the support costs the local body when no
+        amount applies ("sense cost per als centres", "el préstec és gratuït")."""
+        for sentence in sentences(resource_text(hit)):
+            if "cost" in fact_kinds(sentence, self.passages.lexicon):
+                return inert(sentence, self._links()).rstrip(".")
         return None
 
     def _about(

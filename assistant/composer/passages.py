@@ -3,8 +3,10 @@
 A sentence scores by the question's words it shares (each weighted by its IDF in the
 index, so rare words decide) and by stating the kind of fact the question asks for (a
 date for "fins quan", an amount for "quant", a duration for "quant de temps", a role for
-"qui signa", a measure for "quin espai"). Kinds of fact are read by assistant/llm/facts.py
-(amounts, dates, forms, phones, e-mails) and the lexicon (durations, roles, measures).
+"qui signa", a measure for "quin espai", what it costs for "quant"
+when no amount applies). Kinds of fact are read by assistant/llm/facts.py
+(amounts, dates, forms, phones, e-mails) and the lexicon (durations, roles, measures,
+costs).
 """
 
 from __future__ import annotations
@@ -60,6 +62,8 @@ def fact_kinds(sentence: str, lexicon: Lexicon | None = None) -> set[str]:
         kinds.add("role")
     if lex.measures.found(folded) and re.search(r"\d", sentence):
         kinds.add("measure")
+    if lex.costs.found(folded):
+        kinds.add("cost")
     return kinds
 
 

@@ -273,3 +273,59 @@ def test_a_related_resource_quotes_nothing_when_its_card_does_not_share_the_ques
     question = analyse("Fins quan tenim per acabar l'obra?", ANALYZER)
     composed = COMPOSER.with_related(COMPOSER.regulation(question, [rule]), [exhibition], question)
     assert "la fitxa diu" not in composed.text  # a date, but about applying, not the works
+
+
+LENDING = resource(
+    "22111",
+    "Préstec de material per a actes",
+    tipologia="material",
+    classe="Préstec",
+    descripcio="Préstec de carpes i cadires per a actes públics. El préstec és gratuït i dura "
+    "com a màxim una setmana.",
+)
+
+
+def test_what_a_material_support_costs_is_quoted_from_its_card() -> None:
+    follow = analyse("I quant hem de pagar?", ANALYZER, has_history=True)
+    composed = COMPOSER.follow_up(follow, [LENDING], TODAY)
+    assert composed is not None
+    assert "no té import econòmic" in composed.text
+    assert "«El préstec és gratuït i dura com a màxim una setmana»" in composed.text
+
+
+def test_a_card_without_a_cost_sentence_says_only_what_its_fields_say() -> None:
+    follow = analyse("I quant hem de pagar?", ANALYZER, has_history=True)
+    composed = COMPOSER.follow_up(follow, [EXHIBITION], TODAY)
+    assert composed is not None
+    assert "no té import econòmic" in composed.text and "La fitxa diu" not in composed.text
+
+
+SMALL_TOWNS = resource(
+    "22413",
+    "Plans estratègics de cultura",
+    destinataris=["Ajuntaments", "Consells comarcals"],
+    tram_poblacio="Municipis de més de 3.000 habitants",
+)
+
+
+def test_whether_a_town_may_apply_is_read_from_the_band() -> None:
+    for people, verdict in (("2.500", "no hi pot accedir"), ("4.000", "sí que hi pot accedir")):
+        follow = analyse(
+            f"I un poble de {people} habitants també el pot demanar?", ANALYZER, has_history=True
+        )
+        assert "destinataris" in follow.facets
+        composed = COMPOSER.follow_up(follow, [SMALL_TOWNS], TODAY)
+        assert composed is not None
+        assert "(municipis de més de 3.000 habitants)" in composed.text
+        assert f"un municipi de {people} habitants {verdict}" in composed.text
+
+
+def test_whether_a_body_may_apply_is_read_from_the_recipients() -> None:
+    follow = analyse("I si som una mancomunitat, el podem demanar?", ANALYZER, has_history=True)
+    composed = COMPOSER.follow_up(follow, [SMALL_TOWNS, GRANT], TODAY)
+    assert composed is not None
+    assert composed.text.count("la fitxa no inclou mancomunitats entre els destinataris") == 2
+    follow = analyse("I un consell comarcal el pot demanar?", ANALYZER, has_history=True)
+    composed = COMPOSER.follow_up(follow, [SMALL_TOWNS], TODAY)
+    assert composed is not None
+    assert "la fitxa sí que inclou consells comarcals entre els destinataris" in composed.text
