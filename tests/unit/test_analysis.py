@@ -60,6 +60,10 @@ def test_unknown_band_wording_admits_everyone() -> None:
     assert tram_verdict("Municipis de menys de 5.000 habitants", 300) is True
 
 
+def test_being_paid_is_not_paying() -> None:
+    assert "aportacio" not in understand("Ens han de pagar abans?", has_history=True).facets
+
+
 def test_lexicon_phrases_read_alternatives_and_endings() -> None:
     phrases = PhraseSet(["(el|la) (pot|pod*) demanar", "demanar-(lo|la)", "subvenci*"])
     assert phrases.all(fold("Ara la podríem demanar? I demanar-lo?")) == [
@@ -122,6 +126,8 @@ def test_preferred_tipologia(question: str, tipologia: str | None) -> None:
         ("I el poble del costat també el pot sol·licitar?", "destinataris"),
         ("Una EMD la podria demanar?", "destinataris"),
         ("Podem demanar-lo si som una mancomunitat?", "destinataris"),
+        ("Quant haurà d'aportar l'ajuntament?", "aportacio"),
+        ("I quina part paguem nosaltres?", "aportacio"),
     ],
 )
 def test_facets(question: str, facet: str) -> None:
