@@ -68,6 +68,11 @@ def _plain(text: str) -> str:
     return text.replace("**", "").replace("[", "(").replace("]", ")")
 
 
+def _thousands(value: int) -> str:
+    # Catalan groups thousands with a dot: 2.500.
+    return f"{value:,}".replace(",", ".")
+
+
 def _clean(value: object) -> str:
     return inert(value).strip().rstrip(".") if value else ""
 
@@ -195,9 +200,7 @@ class AnswerComposer:
         )
         notes = []
         if analysis.population:
-            notes.append(
-                f"per a un municipi de {analysis.population:,} habitants".replace(",", ".")
-            )
+            notes.append(f"per a un municipi de {_thousands(analysis.population)} habitants")
         if analysis.recipient:
             notes.append(f"que pot demanar un ens del tipus «{analysis.recipient.lower()}»")
         if notes:
@@ -397,9 +400,8 @@ class AnswerComposer:
             if analysis.population:
                 verdict = tram_verdict(str(m.get("tram_poblacio") or ""), analysis.population)
                 if verdict is not None:
-                    people = f"{analysis.population:,}".replace(",", ".")
                     value += (
-                        f"; un municipi de {people} habitants "
+                        f"; un municipi de {_thousands(analysis.population)} habitants "
                         f"{'sí que hi pot accedir' if verdict else 'no hi pot accedir'}"
                     )
             return value
