@@ -101,11 +101,17 @@ class EvidenceReader:
     def _terms(self, token: str) -> set[str]:
         return {term for term, _ in self.analyzer._terms_of(token)}
 
-    def weight(self, token: str, stats: TermStatistics) -> float:
+    def weight(
+        self, token: str, stats: TermStatistics, spelling: SpellingMatcher | None = None
+    ) -> float:
         """How specific a word is: the IDF of its rarest form the index has (a word is
         indexed under its stem and a lighter one, and a form no chunk has would weigh as
-        much as an unknown word); of any form when the index has none."""
+        much as an unknown word). A typo weighs as the word it stands for: its near
+        spellings' IDF, not the top IDF that no document gives it ("mantenimnet" is as
+        general as "manteniment"). Of any form when the index has neither."""
         idfs = [stats.idf(t) for t in self._terms(token) if stats.df.get(t)]
+        if not idfs and spelling is not None:
+            idfs = [stats.idf(t) for t in spelling.corrections(token) if stats.df.get(t)]
         return max(idfs) if idfs else max(stats.idf(t) for t in self._terms(token))
 
     def _alternatives(
@@ -223,7 +229,7 @@ class EvidenceReader:
         ]
         if not known:
             return None
-        weight = {t: self.weight(t, stats) for t in known}
+        weight = {t: self.weight(t, stats, spelling) for t in known}
         near = {t: set(spelling.corrections(t)) if spelling else set() for t in known}
         needed = self.named_support_share * sum(weight.values())
         for hit in resources:

@@ -7,6 +7,7 @@ from haystack import Document
 
 from assistant.ask.analysis import analyse
 from assistant.ask.evidence import EvidenceReader
+from assistant.ask.spelling import SpellingMatcher
 from assistant.models import Hit
 from index_config.analyzer import CatalanAnalyzer
 from index_config.term_stats import TermStatistics
@@ -77,3 +78,22 @@ def test_a_word_weighs_as_its_rarest_form_the_index_has() -> None:
     assert reader.weight("humit", stats) == stats.idf(forms[0])
     assert reader.weight("humit", stats) < reader.weight("soterrani", stats)
     assert reader.weight("municipal", stats) < reader.weight("humit", stats)
+
+
+def test_a_misspelt_general_word_weighs_as_the_word_it_stands_for() -> None:
+    # "mantenimnet" is no word of the index: weighed as unseen, it would outweigh the
+    # rare "cementiri", and a resource about maintenance alone would pass as the support
+    # the question names. Weighed as "manteniment", most of the weight is the cemetery's.
+    catalogue = [f"Manteniment de {thing}" for thing in ("camins", "parcs", "edificis")]
+    catalogue += ["Ampliació del cementiri municipal", "Pla local de joventut"]
+    stats = TermStatistics(ANALYZER, [Document(content=text) for text in catalogue])
+    spelling = SpellingMatcher(ANALYZER, stats.df)
+    reader = EvidenceReader(ANALYZER, named_support_share=0.5)
+    assert reader.weight("mantenimnet", stats, spelling) == reader.weight("manteniment", stats)
+    assert reader.weight("mantenimnet", stats) > reader.weight("cementiri", stats)
+
+    question = analyse("Hi ha ajuts per al mantenimnet del cementiri?", ANALYZER)
+    roads = resource("Manteniment de camins")
+    assert reader.named_support_found(question, [roads], stats, spelling) is False
+    cemetery = resource("Manteniment del cementiri")
+    assert reader.named_support_found(question, [cemetery], stats, spelling) is True
