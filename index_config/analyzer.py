@@ -45,6 +45,40 @@ def fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+def _fold_traced(text: str) -> tuple[str, list[int]]:
+    """`fold(text)` and, for each of its characters, the index in `text` it comes from."""
+    chars = [(c, i) for i, ch in enumerate(text) for c in unicodedata.normalize("NFKC", ch).lower()]
+    for pattern in ("l·l", "l.l", "ŀl"):  # as fold's str.replace: left to right, no overlap
+        kept, j, n = [], 0, len(pattern)
+        while j < len(chars):
+            if "".join(c for c, _ in chars[j : j + n]) == pattern:
+                kept += [("l", chars[j][1]), ("l", chars[j + n - 1][1])]
+                j += n
+            else:
+                kept.append(chars[j])
+                j += 1
+        chars = kept
+    out = [
+        (c, i)
+        for ch, i in chars
+        for c in unicodedata.normalize("NFD", ch)
+        if not unicodedata.combining(c)
+    ]
+    return "".join(c for c, _ in out), [i for _, i in out]
+
+
+def as_written(text: str, folded_span: str) -> str:
+    """The stretch of `text` whose fold is `folded_span`, with the accents and capitals its
+    writer gave it ("manteniment del cementiri" -> "Manteniment del cementiri" when so
+    written): what a reply quotes back. The folded span itself when `text` has none."""
+    folded, origin = _fold_traced(text)
+    start = folded.find(folded_span) if folded_span else -1
+    if start < 0 or folded != fold(text):
+        return folded_span
+    end = start + len(folded_span) - 1
+    return text[origin[start] : origin[end] + 1]
+
+
 def light_stem(word: str) -> str:
     """Conflate Catalan singular and plural forms of a folded word, and nothing more.
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from assistant.ask.lexicon import Lexicon, default_lexicon, fillers
 from assistant.ask.spelling import SpellingMatcher, written_as
-from index_config.analyzer import CatalanAnalyzer, fold
+from index_config.analyzer import CatalanAnalyzer, as_written, fold
 
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "ʼ": "'"})
 _NUMBER = r"(\d{1,3}(?:[.\s]\d{3})+|\d+)"
@@ -115,7 +115,13 @@ def _years(text: str) -> tuple[int, ...]:
     return tuple(dict.fromkeys(years))
 
 
-def _named_support(folded: str, lexicon: Lexicon) -> tuple[str, str] | None:
+def _named_support(
+    text: str, folded: str, read_as: dict[str, str], lexicon: Lexicon
+) -> tuple[str, str] | None:
+    """(kind, purpose) of a support the question names "per a" something: the kind
+    folded (a lexicon key), the purpose as its writer wrote it (accents, capitals and
+    misspellings theirs), for a reply to quote. `folded` is read with `read_as`'s
+    spellings, so that a misspelt kind is still a kind."""
     kinds = "|".join(re.escape(k) for k in sorted(lexicon.support_kinds, key=len, reverse=True))
     links = "|".join(
         re.escape(k).replace(r"\ ", r"\s+")
@@ -130,7 +136,10 @@ def _named_support(folded: str, lexicon: Lexicon) -> tuple[str, str] | None:
     if not match:
         return None
     purpose = re.sub(r"^(la |el |les |els |l')", "", match.group(2).strip())
-    return (match.group(1), purpose) if purpose else None
+    if not purpose:
+        return None
+    written = written_as(purpose, {read: word for word, read in read_as.items()})
+    return match.group(1), as_written(text, written)
 
 
 def _follow_up(folded: str, words: list[str], has_history: bool, lexicon: Lexicon) -> bool:
@@ -235,7 +244,7 @@ def analyse(
         ),
         resource_codes=tuple(dict.fromkeys(_RESOURCE_CODE.findall(text))),
         follow_up=_follow_up(folded, words, has_history, lex),
-        named_support=_named_support(folded, lex),
+        named_support=_named_support(text, folded, read_as, lex),
         greeting_only=greeting_only,
         assistant_directed="assistant_directed" in flags,
         injection="injection" in flags,

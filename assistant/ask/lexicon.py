@@ -89,7 +89,8 @@ class Lexicon:
     existential: PhraseSet
     max_short_words: int
     max_pointing_words: int
-    support_kinds: tuple[str, ...]
+    # Folded kind as a question writes it -> the singular a reply names it by.
+    support_kinds: dict[str, str]
     support_links: tuple[str, ...]
     other_administrations: PhraseSet
     personal: PhraseSet
@@ -146,7 +147,7 @@ def load_lexicon(path: Path | None = None) -> Lexicon:
         existential=PhraseSet(follow["existential"]),
         max_short_words=int(follow["max_short_words"]),
         max_pointing_words=int(follow["max_pointing_words"]),
-        support_kinds=tuple(fold(k) for k in raw["named_support"]["kinds"]),
+        support_kinds={fold(k): v for k, v in raw["named_support"]["kinds"].items()},
         support_links=tuple(fold(k) for k in raw["named_support"]["links"]),
         other_administrations=PhraseSet(raw["other_administrations"]),
         personal=PhraseSet(raw["personal"]),

@@ -488,6 +488,7 @@ class AnswerComposer:
             lead = f"No he trobat {codes} a les fonts del Pla XGL."
         elif reason == "false_premise" and len(detail) == 2:
             kind, purpose = detail
+            kind = self.lexicon.support_kinds.get(kind, kind)
             lead = f"No he trobat cap {kind} per a «{purpose}» al Catàleg de serveis."
         elif reason == "other_administration":
             lead = (

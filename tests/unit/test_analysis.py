@@ -263,6 +263,8 @@ def test_other_administrations(question: str, other: bool) -> None:
         ("Hi ha subvencions per a l'arranjament de camins?", "arranjament de camins"),
         ("Hi ha ajuts per a la gent gran?", "gent gran"),
         ("Quin és el codi del recurs per construir un tanatori?", "construir un tanatori"),
+        # Quoted back as written: accents and capitals are the writer's.
+        ("Hi ha cap ajut per a la reforma del Casal d'Àvies?", "reforma del Casal d'Àvies"),
         ("Com justifiquem l'ajut del catàleg?", None),
         ("Quins recursos hi ha a la web?", None),
     ],

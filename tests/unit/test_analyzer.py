@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from index_config.analyzer import CatalanAnalyzer, SynonymMap, fold, light_stem
+from index_config.analyzer import CatalanAnalyzer, SynonymMap, as_written, fold, light_stem
 from index_config.settings import AnalyzerSettings
 from index_config.sparse_document_embedder import CatalanSparseDocumentEmbedder
 from index_config.sparse_text_embedder import CatalanSparseTextEmbedder
@@ -232,3 +232,16 @@ def test_sparse_embedders_round_trip_through_to_dict() -> None:
     assert (
         CatalanSparseTextEmbedder.from_dict(text.to_dict()).analyzer_settings.synonym_weight == 0.3
     )
+
+
+def test_a_folded_span_is_recovered_as_its_writer_wrote_it() -> None:
+    question = "Hi ha ajuts per al Manteniment del cementiri de Sant Martí?"
+    assert as_written(question, "manteniment del cementiri de sant marti") == (
+        "Manteniment del cementiri de Sant Martí"
+    )
+    # The punt volat, however it was typed, and elisions survive the round trip.
+    assert as_written("per a la col·lecció d'art", "colleccio d'art") == "col·lecció d'art"
+    assert as_written("per a la col.lecció", "colleccio") == "col.lecció"
+    assert as_written("per a la coŀlecció", "colleccio") == "coŀlecció"
+    # A span the text does not have is returned as it came.
+    assert as_written("Hi ha ajuts?", "prestacio") == "prestacio"

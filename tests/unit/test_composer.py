@@ -152,6 +152,9 @@ def test_a_false_premise_says_what_exists_instead() -> None:
     )
     assert "No he trobat cap fons per a «transport escolar»" in composed.text
     assert "(codi 22110) [1]" in composed.text and composed.cited == [EXHIBITION]
+    # The kind as the question's lexicon names it in the singular, accents restored.
+    plural = COMPOSER.refusal(decision("false_premise", "subvencions", "la Festa Major"))
+    assert plural.text.startswith("No he trobat cap subvenció per a «la Festa Major»")
     # Every fact but our own contact line (settings, not a source) comes from the source.
     body = composed.text.rsplit("\n\n", 1)[0]
     assert check_answer(body, composed.cited) == []
