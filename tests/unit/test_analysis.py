@@ -254,6 +254,23 @@ def test_other_administrations(question: str, other: bool) -> None:
 
 
 @pytest.mark.parametrize(
+    ("question", "personal"),
+    [
+        ("Com renovo el meu passaport?", True),
+        # The masculine possessive after a, de, per: contracted with its article.
+        ("Necessito un advocat per al meu divorci", True),
+        ("Hi ha ajuts per a la reforma del meu pis?", True),
+        ("Quina beca hi ha pels meus fills?", True),
+        ("Vull empadronar-me al poble", True),
+        ("Quins ajuts té el nostre ajuntament per al seu arxiu?", False),
+        ("Soc la secretària: quin model de justificació hem de fer servir?", False),
+    ],
+)
+def test_a_citizens_own_affairs(question: str, personal: bool) -> None:
+    assert understand(question, has_history=False).personal is personal
+
+
+@pytest.mark.parametrize(
     ("question", "purpose"),
     [
         (
