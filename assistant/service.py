@@ -16,7 +16,7 @@ from assistant.ask.analysis import analyse
 from assistant.ask.language import SpanishReader
 from assistant.ask.pipeline import AskPipeline, CorpusProfile, Plan, build_profile
 from assistant.cards import FACET_FIELDS, Facets, facets_from_counts
-from assistant.composer import AnswerComposer
+from assistant.composer import AnswerComposer, Composed
 from assistant.conversation import ConversationStore, Turn
 from assistant.errors import IndexNotReadyError, QueryError
 from assistant.grounding import TermStatistics
@@ -226,6 +226,11 @@ class AssistantService:
             llm_text = self._llm_answer(question, plan, history)
             if llm_text is not None:
                 text, cited = llm_text, self._llm_sources(plan)
+                if plan.ineligible:
+                    told = self.composer.with_ineligible(
+                        Composed(text, cited), plan.ineligible, plan.analysis
+                    )
+                    text, cited = told.text, told.cited
         for piece in _pieces(text):
             yield StreamEvent(event="delta", data={"text": piece})
         reason = plan.refusal_reason
@@ -300,7 +305,10 @@ class AssistantService:
 
     # LLM path ----------------------------------------------------------------------
     def _llm_sources(self, plan: Plan) -> list[Hit]:
-        return plan.composed.cited or plan.context
+        """What the LLM answers from: the composer's sources, less the resources the
+        asker cannot get (named after its answer, never offered to it to recommend)."""
+        set_aside = {h.id for h in plan.ineligible}
+        return [h for h in plan.composed.cited or plan.context if h.id not in set_aside]
 
     def _llm_answer(self, question: str, plan: Plan, history: list[Turn]) -> str | None:
         """The LLM's whole answer once it has passed the check, or None to fall back to

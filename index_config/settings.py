@@ -157,6 +157,10 @@ class AskSettings(BaseModel):
     # paragraphs qualify each other (a limit in one, its exception in the next). Chosen
     # on the tuning half (bench/README.md).
     whole_quote_chars: int = 700
+    # The resources that match a question better than anything the asker may receive
+    # (eligibility set them aside: population band, recipients) that the answer names,
+    # with the reason they are not for the asker.
+    ineligible_named: int = 2
     decision: DecisionWeights = DecisionWeights()
 
 

@@ -7,12 +7,16 @@ calibrated model: a logistic regression over the evidence signals, fitted on the
 half of the public questions (bench/calibrate_decision.py prints its trade-off curve). Its
 weights and threshold are named settings in index_config (decision:), so a deployment can
 recalibrate on its own labelled questions without touching code.
+
+Eligibility sets aside the resources the asker cannot get (a town too large for a band).
+When those were the question's best matches, the same decision is taken again with them:
+a question answerable only for other bodies is refused as "ineligible", naming them.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from assistant.ask.analysis import QueryAnalysis
@@ -26,6 +30,7 @@ RefusalReason = Literal[
     "unknown_code",
     "false_premise",
     "other_administration",
+    "ineligible",
     "no_evidence",
 ]
 
@@ -70,6 +75,9 @@ class Decision:
     evidence: Evidence
     # What the refusal names: the years, the codes, the purpose of a named support.
     detail: tuple[str, ...] = ()
+    # The question's best matches are resources the asker cannot get (population band,
+    # recipients), and with them it would have been answered: the answer names them.
+    set_aside: bool = False
 
 
 def decide(
@@ -77,10 +85,33 @@ def decide(
     evidence: Evidence,
     weights: DecisionWeights,
     calibrated: bool = True,
+    set_aside: Evidence | None = None,
 ) -> Decision:
     """`calibrated=False` applies only the refusals with a named cause: for a follow-up
     whose own words an article already covers, the model (fitted on whole questions)
-    would judge a three-word turn by the wrong standard."""
+    would judge a three-word turn by the wrong standard. `set_aside`: the evidence as if
+    eligibility had kept everyone, when the question's best matches are resources the
+    asker cannot get. The same decision judges it: when the question is answerable only
+    with them, the refusal says so ("ineligible") rather than that nothing covers it."""
+    plain = _decide(analysis, evidence, weights, calibrated)
+    if set_aside is None:
+        return plain
+    wider = _decide(analysis, set_aside, weights, calibrated)
+    if not wider.answer:
+        return plain
+    if plain.answer:
+        return replace(plain, set_aside=True)
+    if plain.reason in ("no_evidence", "false_premise"):
+        return Decision(False, "ineligible", plain.probability, set_aside, set_aside=True)
+    return plain
+
+
+def _decide(
+    analysis: QueryAnalysis,
+    evidence: Evidence,
+    weights: DecisionWeights,
+    calibrated: bool,
+) -> Decision:
 
     def refuse(reason: RefusalReason, p: float = 0.0, *detail: str) -> Decision:
         return Decision(False, reason, p, evidence, tuple(detail))

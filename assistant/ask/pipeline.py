@@ -100,6 +100,9 @@ class Plan:
     decision: Decision | None = None
     # The resources a per-resource follow-up answered for (a front end may offer them).
     choices: list[Choice] = field(default_factory=list)
+    # Closer resources the asker cannot get, named after the answer (an LLM answer gets
+    # the same notice; it is never given them as sources to recommend).
+    ineligible: list[Hit] = field(default_factory=list)
 
     @property
     def refusal_reason(self) -> str | None:
@@ -224,14 +227,36 @@ class AskPipeline:
             return self._refusal(analysis, decision, profile, candidates.search_text, [])
 
         evidence = self.read_evidence(analysis, candidates, profile)
+        set_aside = candidates.ineligible[: self.ask.ineligible_named]
+        wider = (
+            self.read_evidence(analysis, candidates.with_ineligible(), profile)
+            if set_aside
+            else None
+        )
         # "Què podem demanar ara?" lists what the window filter found: the filter is the
         # evidence, and the model (fitted on topical questions) does not judge it.
-        decision = decide(analysis, evidence, self.ask.decision, calibrated=not analysis.open_on)
+        decision = decide(
+            analysis,
+            evidence,
+            self.ask.decision,
+            calibrated=not analysis.open_on,
+            set_aside=wider,
+        )
+        ineligible = [r.hit for r in set_aside] if decision.set_aside else []
         if not decision.answer:
             return self._refusal(
-                analysis, decision, profile, candidates.search_text, candidates.hits
+                analysis,
+                decision,
+                profile,
+                candidates.search_text,
+                candidates.hits,
+                ineligible,
             )
-        return self._answer(analysis, candidates, decision, today)
+        plan = self._answer(analysis, candidates, decision, today)
+        if ineligible:
+            plan.ineligible = ineligible
+            plan.composed = self.composer.with_ineligible(plan.composed, ineligible, analysis)
+        return plan
 
     def _follow_up(
         self,
@@ -364,7 +389,10 @@ class AskPipeline:
         profile: CorpusProfile,
         search_text: str,
         hits: list[Hit],
+        ineligible: list[Hit] | None = None,
     ) -> Plan:
+        """`ineligible`: the resources that would answer the question but that the asker
+        cannot get (decision reason "ineligible"): the refusal names them and says why."""
         # A false premise with a close resource: say what exists instead.
         alternatives: list[Hit] = []
         if decision.reason == "false_premise":
@@ -385,6 +413,8 @@ class AskPipeline:
             known_forms=profile.known_forms,
             alternatives=alternatives,
             forms_source=forms_source,
+            ineligible=ineligible or [],
+            analysis=analysis,
         )
         return Plan(composed, False, search_text, [], analysis, decision)
 

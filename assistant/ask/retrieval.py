@@ -9,7 +9,7 @@ nudge the order; eligibility removes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from assistant.ask.analysis import QueryAnalysis
 from assistant.ask.eligibility import eligible
@@ -36,7 +36,9 @@ class Candidates:
     # Earlier questions used as context (follow-ups), and the previous turn's resources.
     context: str = ""
     focus: list[Hit] = field(default_factory=list)
-    removed: int = 0
+    # Resources that match the question better than anything it may receive, set aside
+    # by eligibility (its population band or recipients leave the asker out), best first.
+    ineligible: list[Retrieved] = field(default_factory=list)
     # The informative words the sources must cover (the question's, plus the context's
     # for a follow-up searched with its context).
     tokens: tuple[str, ...] = ()
@@ -46,6 +48,16 @@ class Candidates:
     @property
     def hits(self) -> list[Hit]:
         return [r.hit for r in self.results]
+
+    def with_ineligible(self) -> Candidates:
+        """The same candidates as if eligibility had kept everyone: would the question be
+        answerable for another body? (The best match being one the asker cannot get.)"""
+        merged = sorted(
+            [*self.ineligible, *self.results],
+            key=lambda r: r.hit.score or 0.0,
+            reverse=True,
+        )
+        return replace(self, results=merged, ineligible=[], alone=None)
 
 
 def _context_text(history: list[Turn], max_chars: int) -> str:
@@ -196,10 +208,13 @@ class CandidateSearch:
         s = self.settings
         previous = {h.id for h in (last.sources if last and analysis.follow_up else [])}
         ranked: list[tuple[float, Retrieved]] = []
-        removed = 0
+        ineligible: list[Retrieved] = []
         for r in result.fused:
             if not eligible(r.hit, analysis):
-                removed += 1
+                # Only those ahead of every result the asker may receive: the question's
+                # best matches. One further down is not what the question is about.
+                if not ranked:
+                    ineligible.append(r)
                 continue
             # Nudges change the order only; scores stay comparable across kinds.
             bonus = 0.0
@@ -221,6 +236,6 @@ class CandidateSearch:
             sparse_units=result.sparse_units,
             context=context,
             focus=focus,
-            removed=removed,
+            ineligible=ineligible,
             tokens=tokens,
         )

@@ -162,6 +162,39 @@ def resource_facts_text(hit: Hit) -> str:
     return "\n".join([resource_text(hit), *[f for f in fields if f]])
 
 
+# A citation marker of ours: "[3]". Source text never carries one (inert() turns its
+# brackets into parentheses); a link kept from a source is "[label](url)", not followed.
+_CITATION = re.compile(r"\[(\d+)\](?!\()")
+
+
+def shift_citations(text: str, by: int) -> str:
+    """The text's citation numbers moved up by `by` (sources put ahead of its own)."""
+    return _CITATION.sub(lambda m: f"[{int(m.group(1)) + by}]", text)
+
+
+def asker(analysis: QueryAnalysis) -> str:
+    """Who asks, as eligibility read it: "un municipi de 25.000 habitants"."""
+    if analysis.population:
+        return f"un municipi de {_thousands(analysis.population)} habitants"
+    if analysis.recipient:
+        return f"un ens del tipus «{analysis.recipient.lower()}»"
+    return "el vostre ens"
+
+
+def why_not_for(hit: Hit, analysis: QueryAnalysis) -> str:
+    """Why eligibility set a resource aside, in its card's own words."""
+    m = hit.metadata
+    reasons = []
+    tram = _clean(m.get("tram_poblacio"))
+    if analysis.population and tram_verdict(tram, analysis.population) is False:
+        reasons.append(f"és per a {tram[:1].lower()}{tram[1:]}")
+    recipients = [str(w) for w in m.get("destinataris") or []]
+    if analysis.recipient and analysis.recipient not in recipients:
+        who = ", ".join(_clean(w).lower() for w in recipients)
+        reasons.append(f"el poden demanar {who}" if who else "no hi consta qui el pot demanar")
+    return " i ".join(reasons) or "no hi podeu accedir"
+
+
 class AnswerComposer:
     def __init__(
         self,
@@ -340,6 +373,35 @@ class AnswerComposer:
             composed = Composed(composed.text + "\n\n" + extra_text + ".", [*composed.cited, hit])
         return composed
 
+    def with_ineligible(
+        self, composed: Composed, ineligible: Sequence[Hit], analysis: QueryAnalysis
+    ) -> Composed:
+        """An answer whose best matches the asker cannot get names them first, with why,
+        so that an official does not read the resources listed as all there is. They
+        become sources [1]..[k] and the answer's own citations move up by k."""
+        one = len(ineligible) == 1
+        lead = (
+            f"El recurs del Catàleg de serveis que més s'hi acosta no és per a {asker(analysis)}:"
+            if one
+            else "Els recursos del Catàleg de serveis que més s'hi acosten no són per a "
+            f"{asker(analysis)}:"
+        )
+        lines, cited = self._ineligible_lines(ineligible, analysis, 0)
+        shifted = shift_citations(composed.text, len(cited))
+        return Composed("\n".join([lead, *lines]) + "\n\n" + shifted, [*cited, *composed.cited])
+
+    def _ineligible_lines(
+        self, ineligible: Sequence[Hit], analysis: QueryAnalysis, numbered: int
+    ) -> tuple[list[str], list[Hit]]:
+        lines, cited = [], []
+        for hit in ineligible:
+            cited.append(hit)
+            lines.append(
+                f"- **{_clean(hit.title)}** (codi {hit.codi}) [{numbered + len(cited)}]: "
+                f"{why_not_for(hit, analysis)}."
+            )
+        return lines, cited
+
     def _card_statement(self, analysis: QueryAnalysis, hit: Hit) -> str | None:
         """The card's sentence that states the fact asked for and shares a question word."""
         sentence = self.passages.stating(analysis.terms, resource_text(hit), analysis.facets)
@@ -468,8 +530,11 @@ class AnswerComposer:
         known_forms: Sequence[str] = (),
         alternatives: Sequence[Hit] = (),
         forms_source: Hit | None = None,
+        ineligible: Sequence[Hit] = (),
+        analysis: QueryAnalysis | None = None,
     ) -> Composed:
-        """Why the assistant does not answer, what exists instead, and where to ask."""
+        """Why the assistant does not answer, what exists instead, and where to ask.
+        `ineligible`: the resources that would answer, but not for who asks (`analysis`)."""
         reason = decision.reason if decision else None
         detail = decision.detail if decision else ()
         scope = (
@@ -490,6 +555,8 @@ class AnswerComposer:
             kind, purpose = detail
             kind = self.lexicon.support_kinds.get(kind, kind)
             lead = f"No he trobat cap {kind} per a «{purpose}» al Catàleg de serveis."
+        elif reason == "ineligible" and ineligible and analysis is not None:
+            lead = f"El Catàleg de serveis té recursos sobre això, però no per a {asker(analysis)}:"
         elif reason == "other_administration":
             lead = (
                 "Sembla una qüestió d'una altra administració: les fonts que consulto són les "
@@ -503,6 +570,9 @@ class AnswerComposer:
             )
         blocks = [lead]
         cited: list[Hit] = []
+        if reason == "ineligible" and ineligible and analysis is not None:
+            lines, cited = self._ineligible_lines(ineligible, analysis, 0)
+            blocks[0] = "\n".join([lead, *lines])
         if reason == "unknown_code" and forms_source is not None:
             # The forms that do exist, from a source that lists them (cited like any fact).
             text = (

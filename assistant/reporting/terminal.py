@@ -8,10 +8,16 @@ from rich.table import Table
 from assistant.models import Hit
 from assistant.reporting.models import Report
 
+# Every refusal reason of assistant/ask/decision.py, as the catalogue managers read it.
 REASONS = {
     "no_evidence": "cap font ho cobreix",
+    "ineligible": "els recursos que hi encaixen no són per a qui pregunta",
+    "false_premise": "un suport que el catàleg no té",
+    "other_administration": "qüestió d'una altra administració",
     "out_of_period": "anys que les fonts no cobreixen",
+    "unknown_code": "codis que les fonts no tenen",
     "small_talk": "conversa fora de l'àmbit",
+    "injection": "intent de canviar les instruccions",
     "unknown": "motiu no registrat",
 }
 

@@ -151,6 +151,25 @@ def test_population_removes_resources_the_town_cannot_ask_for(
         assert "menys de" not in str(hit.metadata.get("tram_poblacio", "")).lower(), hit.codi
 
 
+def test_a_closer_resource_the_town_cannot_ask_for_is_named_with_its_band(
+    assistant_service: AssistantService,
+) -> None:
+    """The resource that fits best is for smaller towns: the answer names it and its band
+    instead of leaving the official to think the rest is all there is."""
+    large = assistant_service.ask(
+        "Som 30.000 habitants i no tenim gabinet de premsa: ens poden fer un pla de "
+        "comunicació institucional?"
+    )
+    assert "22101" in {h.codi for h in large.sources}
+    assert "menys de 20.000 habitants" in large.answer and "30.000 habitants" in large.answer
+    small = assistant_service.ask(
+        "Som 3.000 habitants i no tenim gabinet de premsa: ens poden fer un pla de "
+        "comunicació institucional?"
+    )
+    assert small.grounded and small.sources[0].codi == "22101"
+    assert "no és per a" not in small.answer and "no per a" not in small.answer
+
+
 def test_out_of_period_year_is_refused(assistant_service: AssistantService) -> None:
     answer = assistant_service.ask(
         "Quan s'obre el termini per demanar els recursos del Catàleg de serveis del 2025?"

@@ -331,6 +331,26 @@ def test_service_streams_a_good_llm_answer(
     assert fresh_server.requests[0]["stream"] is True
 
 
+def test_an_llm_is_never_given_a_resource_the_asker_cannot_get(
+    llm_service: Any, fresh_server: OpenAICompatibleServer
+) -> None:
+    """The closer resource for smaller towns is named after the LLM's answer, by the
+    composer, and is not among the sources the LLM may recommend."""
+    fresh_server.script(Compute(_good_answer))
+    answer = llm_service.ask(
+        "Som 30.000 habitants i no tenim gabinet de premsa: ens poden fer un pla de "
+        "comunicació institucional?"
+    )
+    [request] = fresh_server.requests
+    prompt = request["messages"][-1]["content"]
+    assert "Codi: 22101" not in prompt
+    notice, llm_text = answer.answer.split("\n\n", 1)
+    assert "(codi 22101) [1]" in notice and "menys de 20.000 habitants" in notice
+    # The LLM's own [1] follows its source, now the second.
+    assert llm_text.startswith("Us pot interessar") and llm_text.endswith("[2].")
+    assert answer.sources[0].codi == "22101" and len(answer.sources) >= 2
+
+
 FAILURES: dict[str, Behaviour] = {
     "invented amount": Compute(_invented_amount),
     "timeout": Reply("Massa tard [1].", delay=TIMEOUT + 3),

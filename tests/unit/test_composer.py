@@ -10,6 +10,7 @@ from assistant.ask.analysis import analyse
 from assistant.ask.decision import Decision
 from assistant.ask.evidence import Evidence
 from assistant.composer import AnswerComposer, fact_kinds, inert
+from assistant.composer.answers import shift_citations
 from assistant.llm.check import check_answer
 from assistant.models import Hit
 from index_config.analyzer import CatalanAnalyzer
@@ -332,3 +333,53 @@ def test_whether_a_body_may_apply_is_read_from_the_recipients() -> None:
     composed = COMPOSER.follow_up(follow, [SMALL_TOWNS], TODAY)
     assert composed is not None
     assert "la fitxa sí que inclou consells comarcals entre els destinataris" in composed.text
+
+
+COMMUNICATION_PLAN = resource(
+    "22101",
+    "Redacció de plans de comunicació",
+    tram_poblacio="Municipis de menys de 20.000 habitants",
+    destinataris=["Ajuntaments", "Consells comarcals"],
+)
+
+
+def test_a_refusal_for_resources_set_aside_says_who_they_are_for() -> None:
+    town = analyse("Som 30.000 habitants: ens poden fer un pla de comunicació?", ANALYZER)
+    refused = COMPOSER.refusal(
+        decision("ineligible"), ineligible=[COMMUNICATION_PLAN], analysis=town
+    )
+    assert "no per a un municipi de 30.000 habitants" in refused.text
+    assert "(codi 22101) [1]: és per a municipis de menys de 20.000 habitants." in refused.text
+    assert refused.cited == [COMMUNICATION_PLAN]
+    assert "l'Oficina (93 400 00 00)" in refused.text
+
+
+def test_a_resource_set_aside_for_its_recipients_lists_them() -> None:
+    body = analyse("Som un consorci: ens poden fer un pla de comunicació?", ANALYZER)
+    refused = COMPOSER.refusal(
+        decision("ineligible"), ineligible=[COMMUNICATION_PLAN], analysis=body
+    )
+    assert "el poden demanar ajuntaments, consells comarcals." in refused.text
+
+
+def test_an_answer_names_the_closer_resources_set_aside_first() -> None:
+    town = analyse("Som 30.000 habitants: ens poden fer un pla de comunicació?", ANALYZER)
+    answer = COMPOSER.resources(town, [EXHIBITION, GRANT], TODAY)
+    told = COMPOSER.with_ineligible(answer, [COMMUNICATION_PLAN], town)
+    assert told.text.startswith(
+        "El recurs del Catàleg de serveis que més s'hi acosta no és per a un municipi de "
+        "30.000 habitants:\n- **Redacció de plans de comunicació** (codi 22101) [1]: és per a "
+        "municipis de menys de 20.000 habitants."
+    )
+    assert told.cited == [COMMUNICATION_PLAN, EXHIBITION, GRANT]
+    # The answer's own citations follow their sources.
+    assert "(codi 22110) [2]" in told.text and "(codi 22133) [3]" in told.text
+    assert "[1]" not in told.text.split("\n\n", 1)[1]
+
+
+def test_citations_shift_but_links_kept_from_sources_do_not() -> None:
+    text = "Vegeu [el formulari](https://seu.exemple.cat/f) [1] i la fitxa [2]."
+    assert (
+        shift_citations(text, 2)
+        == "Vegeu [el formulari](https://seu.exemple.cat/f) [3] i la fitxa [4]."
+    )

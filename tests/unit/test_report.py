@@ -234,3 +234,17 @@ def test_period_defaults_and_limits() -> None:
         "2026-06-30T22:00:00+00:00",
         "2026-07-01T22:00:00+00:00",
     )
+
+
+def test_every_refusal_reason_has_a_label_for_the_catalogue_managers() -> None:
+    """A new reason in decide() must reach both of the managers' views in their words."""
+    import typing
+
+    from assistant.ask.decision import RefusalReason
+    from assistant.reporting.terminal import REASONS
+    from index_config.settings import PROJECT_DIR
+
+    admin_js = (PROJECT_DIR / "assistant" / "web" / "static" / "admin.js").read_text("utf-8")
+    for reason in typing.get_args(RefusalReason):
+        assert reason in REASONS, reason
+        assert f'    {reason}: "{REASONS[reason]}"' in admin_js, reason

@@ -8,10 +8,16 @@
 
   var TOKEN_KEY = "concerta-admin-token";
   var SVG = "http://www.w3.org/2000/svg";
+  // Every refusal reason of assistant/ask/decision.py, as the catalogue managers read it.
   var REASONS = {
     no_evidence: "cap font ho cobreix",
+    ineligible: "els recursos que hi encaixen no són per a qui pregunta",
+    false_premise: "un suport que el catàleg no té",
+    other_administration: "qüestió d'una altra administració",
     out_of_period: "anys que les fonts no cobreixen",
+    unknown_code: "codis que les fonts no tenen",
     small_talk: "conversa fora de l'àmbit",
+    injection: "intent de canviar les instruccions",
     unknown: "motiu no registrat"
   };
   var KIND_LABELS = { normativa: "Normativa", faq: "Pregunta freqüent" };
