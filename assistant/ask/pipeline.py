@@ -379,7 +379,7 @@ class AskPipeline:
         related = [h for h in resources if (h.score or 0) >= s.related_ratio * top][:1]
         if not related and related_focus:
             related = related_focus[:1]
-        composed = self.composer.with_related(composed, related, analysis)
+        composed = self.composer.with_related(composed, related, analysis, today)
         return Plan(composed, True, candidates.search_text, articles, analysis, decision)
 
     def _refusal(

@@ -172,6 +172,18 @@ def shift_citations(text: str, by: int) -> str:
     return _CITATION.sub(lambda m: f"[{int(m.group(1)) + by}]", text)
 
 
+# The facts asked that a resource's card keeps in a field of its own, as a related
+# resource under a rules answer names them. Not "termini": the card's is the application
+# window, while a rule's deadline may be another (justifying, accepting).
+_CARD_FIELD_LABELS = {
+    "documentacio": "La seva fitxa demana",
+    "requisits": "Requisits de la fitxa",
+    "destinataris": "Qui el pot demanar",
+    "aportacio": "Aportació local",
+    "contacte": "Contacte",
+}
+
+
 def asker(analysis: QueryAnalysis) -> str:
     """Who asks, as eligibility read it: "un municipi de 25.000 habitants"."""
     if analysis.population:
@@ -356,6 +368,7 @@ class AnswerComposer:
         composed: Composed,
         related: Sequence[Hit],
         analysis: QueryAnalysis,
+        today: dt.date,
     ) -> Composed:
         """A rules answer with the catalogue resources it is about. A rule often gives way
         to the resource's own card ("excepte que la fitxa del recurs estableixi un període
@@ -365,9 +378,22 @@ class AnswerComposer:
         for hit in related:
             n = len(composed.cited) + 1
             extra_text = f"Recurs relacionat: **{_clean(hit.title)}** (codi {hit.codi}) [{n}]"
-            if hit.metadata.get("import"):
+            # A fact the card keeps in a field of its own ("quina documentació hem de
+            # presentar?"): the rule says what applies to all, the field what this one asks.
+            own = next(
+                (
+                    (label, value)
+                    for facet in analysis.facets
+                    if (label := _CARD_FIELD_LABELS.get(facet))
+                    and (value := self._facet_value(analysis, facet, hit, today))
+                ),
+                None,
+            )
+            if own:
+                extra_text += f". {own[0]}: {own[1]}"
+            elif hit.metadata.get("import"):
                 extra_text += f", import: {_clean(hit.metadata['import'])}"
-            stated = self._card_statement(analysis, hit)
+            stated = None if own else self._card_statement(analysis, hit)
             if stated:
                 extra_text += f". Sobre el que demaneu, la fitxa diu: «{inert(stated, links)}»"
             composed = Composed(composed.text + "\n\n" + extra_text + ".", [*composed.cited, hit])

@@ -262,7 +262,9 @@ def test_a_related_resource_quotes_its_card_when_it_states_the_fact_asked() -> N
         requisits=["Titularitat municipal", "Execució de l'obra abans del 30 de juny de 2023"],
     )
     question = analyse("Fins quan tenim per acabar l'obra?", ANALYZER)
-    composed = COMPOSER.with_related(COMPOSER.regulation(question, [rule]), [works], question)
+    composed = COMPOSER.with_related(
+        COMPOSER.regulation(question, [rule]), [works], question, TODAY
+    )
     last = composed.text.split("\n\n")[-1]
     assert "(codi 22307) [2]" in last
     assert "la fitxa diu: «Execució de l'obra abans del 30 de juny de 2023»" in last
@@ -275,8 +277,36 @@ def test_a_related_resource_quotes_nothing_when_its_card_does_not_share_the_ques
         "22110", "Exposició itinerant", requisits=["Sol·licitud abans del 15 de març de 2022"]
     )
     question = analyse("Fins quan tenim per acabar l'obra?", ANALYZER)
-    composed = COMPOSER.with_related(COMPOSER.regulation(question, [rule]), [exhibition], question)
+    composed = COMPOSER.with_related(
+        COMPOSER.regulation(question, [rule]), [exhibition], question, TODAY
+    )
     assert "la fitxa diu" not in composed.text  # a date, but about applying, not the works
+
+
+def test_a_related_resource_states_the_asked_fact_its_card_keeps_in_a_field() -> None:
+    rule = article(
+        "Article 11. Documentació",
+        "Només cal adjuntar la documentació complementària que exigeixi la fitxa del recurs.",
+    )
+    wifi = resource(
+        "22133",
+        "Ajuts per a xarxes wifi",
+        tipologia="econòmic",
+        documentacio=["Projecte tècnic o memòria valorada", "Plànol d'ubicació"],
+        **{"import": "Fins a 20.000 € per ens"},
+    )
+    question = analyse("I quina documentació hem de presentar?", ANALYZER, has_history=True)
+    composed = COMPOSER.with_related(COMPOSER.regulation(question, [rule]), [wifi], question, TODAY)
+    last = composed.text.split("\n\n")[-1]
+    assert last == (
+        "Recurs relacionat: **Ajuts per a xarxes wifi** (codi 22133) [2]. La seva fitxa demana: "
+        "Projecte tècnic o memòria valorada; Plànol d'ubicació."
+    )
+    assert check_answer(composed.text, composed.cited) == []
+    # A fact the card has no field for keeps the amount.
+    other = analyse("I qui ha de signar la sol·licitud?", ANALYZER, has_history=True)
+    plain = COMPOSER.with_related(COMPOSER.regulation(other, [rule]), [wifi], other, TODAY)
+    assert "import: Fins a 20.000 € per ens" in plain.text
 
 
 LENDING = resource(
