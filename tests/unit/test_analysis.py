@@ -120,6 +120,8 @@ def test_preferred_tipologia(question: str, tipologia: str | None) -> None:
         ("Quant de temps porta fer-lo?", "durada"),
         ("Qui ha de signar la sol·licitud?", "signatura"),
         ("Amb qui hem de contactar?", "contacte"),
+        ("I qui hem de trucar?", "contacte"),
+        ("On truquem si tenim dubtes?", "contacte"),
         ("Quins requisits cal complir?", "requisits"),
         ("Quina documentació hem de presentar?", "documentacio"),
         ("Quin percentatge hi hem de posar nosaltres?", "aportacio"),
