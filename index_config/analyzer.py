@@ -175,6 +175,11 @@ class CatalanAnalyzer:
         # the folded token (the grounding signals) get the same terms as its text did.
         self._roots_by_token: dict[str, tuple[str, ...]] = {}
 
+    def roots_of(self, token: str) -> tuple[str, ...]:
+        """The dictionary roots of a folded token, in a text this analyzer has read (the
+        question: `query_terms` reads it first); () when unknown or without Apertium."""
+        return self._roots_by_token.get(token, ())
+
     def in_dictionary(self, token: str) -> bool:
         """Whether Catalan's dictionary knew the word a folded token was written as, in a
         text this analyzer has read (False without Apertium)."""

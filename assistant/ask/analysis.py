@@ -12,9 +12,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from assistant.ask.lexicon import Lexicon, default_lexicon, fillers
+from assistant.ask.lexicon import Lexicon, default_lexicon, filler_lemmas, fillers
 from assistant.ask.spelling import SpellingMatcher, written_as
 from index_config.analyzer import CatalanAnalyzer, as_written, fold
 
@@ -158,6 +159,23 @@ def _follow_up(folded: str, words: list[str], has_history: bool, lexicon: Lexico
     return pointing and len(words) <= lexicon.max_pointing_words
 
 
+def informative_tokens(tokens: Iterable[str], analyzer: CatalanAnalyzer) -> tuple[str, ...]:
+    """The tokens that say what a text is about: no fillers (query_fillers.txt: words of
+    asking, and any form of its verbs of asking, by the roots the analyzer read), no bare
+    numbers, no single letters. The text must have been analysed (`query_terms`)."""
+    filler, generic = fillers(), filler_lemmas()
+
+    def asking(token: str) -> bool:
+        if token in filler:
+            return True
+        roots = analyzer.roots_of(token)
+        return bool(roots) and all(fold(r) in generic for r in roots)
+
+    return tuple(
+        t for t in dict.fromkeys(tokens) if not t.isdigit() and len(t) > 1 and not asking(t)
+    )
+
+
 def analyse(
     question: str,
     analyzer: CatalanAnalyzer,
@@ -188,10 +206,7 @@ def analyse(
         folded = respelt
     words = [w.strip("'") for w in _WORD.findall(folded)]
     tokens = tuple(analyzer.tokens(text))
-    filler = fillers()
-    informative = tuple(
-        t for t in dict.fromkeys(tokens) if t not in filler and not t.isdigit() and len(t) > 1
-    )
+    informative = informative_tokens(tokens, analyzer)
     population = None
     match = _POPULATION.search(text)
     if match:

@@ -189,8 +189,20 @@ def default_lexicon() -> Lexicon:
 
 
 @lru_cache(maxsize=1)
-def fillers() -> frozenset[str]:
-    """Words of how people ask (index_config/query_fillers.txt), folded."""
+def _filler_entries() -> list[str]:
     text = (DATA_DIR / "query_fillers.txt").read_text(encoding="utf-8")
     lines = [ln for ln in text.splitlines() if not ln.lstrip().startswith("#")]
-    return frozenset(fold(w) for ln in lines for w in ln.split())
+    return [w for ln in lines for w in ln.split()]
+
+
+@lru_cache(maxsize=1)
+def fillers() -> frozenset[str]:
+    """Words of how people ask (index_config/query_fillers.txt), folded."""
+    return frozenset(fold(w) for w in _filler_entries() if not w.startswith("@"))
+
+
+@lru_cache(maxsize=1)
+def filler_lemmas() -> frozenset[str]:
+    """Lemmas of verbs of asking (query_fillers.txt entries "@lemma"), folded: every form
+    of them is a filler."""
+    return frozenset(fold(w[1:]) for w in _filler_entries() if w.startswith("@") and w[1:])

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from assistant.ask.analysis import QueryAnalysis
+from assistant.ask.analysis import QueryAnalysis, informative_tokens
 from assistant.ask.eligibility import eligible
 from assistant.ask.lexicon import default_lexicon
 from assistant.ask.spelling import SpellingMatcher
@@ -172,10 +172,10 @@ class CandidateSearch:
         tokens = analysis.informative
         alone: Candidates | None = None
         if context:
+            # The earlier turns' words of asking weigh as little as the question's.
+            analyzer = self.searcher.analyzer
             context_tokens = [
-                t
-                for t in self.searcher.analyzer.tokens(context)
-                if t not in tokens and not t.isdigit()
+                t for t in informative_tokens(analyzer.tokens(context), analyzer) if t not in tokens
             ]
             tokens = (*tokens, *dict.fromkeys(context_tokens))
             plain = self.searcher.run(

@@ -175,3 +175,28 @@ def test_a_short_stem_makes_a_word_known_only_when_the_dictionary_knows_it() -> 
     assert not spelling.known("ineres") and spelling.corrections("ineres") == ("inter",)
     assert spelling.known("dinar") and spelling.corrections("dinar") == ()
     assert spelling.known("interes") and spelling.known("inici")
+
+
+@pytest.mark.parametrize(
+    ("question", "asking", "topic"),
+    [
+        # Forms of the verbs of asking that no list of forms has: any inflection is one.
+        ("Què farem amb l'enllumenat que tindran els carrers?", {"farem", "tindran"},
+         {"enllumenat", "carrers"}),
+        ("L'any que ve volem canviar la caldera", {"ve"}, {"any", "caldera"}),
+        ("Ens diuen que hagin aprovat el pressupost", {"diuen", "hagin"},
+         {"aprovat", "pressupost"}),
+        # A form that is also a noun keeps its topic: "estat" (the State, a state).
+        ("Ha estat l'estat qui ho ha pagat?", set(), {"estat"}),
+        # A verb that names a procedure of the plan stays: it is what is asked about.
+        ("Quan hem de justificar la despesa?", set(), {"justificar", "despesa"}),
+    ],
+)  # fmt: skip
+def test_every_form_of_a_verb_of_asking_is_a_filler(
+    question: str, asking: set[str], topic: set[str]
+) -> None:
+    from assistant.ask.analysis import analyse
+
+    analysis = analyse(question, CatalanAnalyzer(AnalyzerSettings()))
+    assert not asking & set(analysis.informative)
+    assert topic <= set(analysis.informative)
