@@ -46,6 +46,9 @@ class Evidence:
     unknown_codes: tuple[str, ...] = ()
     # None when the question names no support; else whether a resource found is about it.
     named_support_found: bool | None = None
+    # The resources found (ids) that are about the most specific word of that support:
+    # what a false-premise refusal may name instead.
+    named_support_near: tuple[str, ...] = ()
     # Another administration named by the question and by none of the best sources.
     foreign_unmatched: bool = False
     candidates: int = 0
@@ -213,6 +216,44 @@ class EvidenceReader:
         one). One word missing is not a false premise when the rest are there: "el
         carrer" of "colònies de gats del carrer" is not in "colònies felines", whose
         resource the question asks for."""
+        about = self._named_support_mentions(analysis, resources, stats, spelling)
+        if about is None:
+            return None
+        weight, mentioned = about
+        needed = self.named_support_share * sum(weight.values())
+        return any(sum(weight[t] for t in words) >= needed for words in mentioned)
+
+    def named_support_near(
+        self,
+        analysis: QueryAnalysis,
+        resources: Sequence[Hit],
+        stats: TermStatistics,
+        spelling: SpellingMatcher | None = None,
+    ) -> tuple[str, ...]:
+        """The resources (ids, in order) that a refusal of a named support may offer
+        instead: those about the most specific word of X (its highest IDF; "bombers" of
+        "comprar un camió de bombers", not "comprar"). A resource that shares only a
+        general word with X is not what the official is after."""
+        about = self._named_support_mentions(analysis, resources, stats, spelling)
+        if about is None:
+            return ()
+        weight, mentioned = about
+        top = max(weight.values())
+        specific = {t for t, w in weight.items() if w >= top}
+        return tuple(
+            hit.id for hit, words in zip(resources, mentioned, strict=True) if words & specific
+        )
+
+    def _named_support_mentions(
+        self,
+        analysis: QueryAnalysis,
+        resources: Sequence[Hit],
+        stats: TermStatistics,
+        spelling: SpellingMatcher | None,
+    ) -> tuple[dict[str, float], list[set[str]]] | None:
+        """The weights of the known words of the named purpose X, and which of them each
+        resource's name, keywords or actions mention; None when no support is named or
+        none of X's words is known."""
         if not analysis.named_support:
             return None
         purpose = analysis.named_support[1]
@@ -231,17 +272,13 @@ class EvidenceReader:
             return None
         weight = {t: self.weight(t, stats, spelling) for t in known}
         near = {t: set(spelling.corrections(t)) if spelling else set() for t in known}
-        needed = self.named_support_share * sum(weight.values())
+        mentioned = []
         for hit in resources:
             m = hit.metadata
             topic = " ".join([hit.title, *(m.get("etiquetes") or []), *(m.get("actuacions") or [])])
             topic_terms = set(self.analyzer.term_weights(topic))
-            mentioned = sum(
-                weight[t] for t in known if self.mentions(t, topic) or near[t] & topic_terms
-            )
-            if mentioned >= needed:
-                return True
-        return False
+            mentioned.append({t for t in known if self.mentions(t, topic) or near[t] & topic_terms})
+        return weight, mentioned
 
     def foreign_unmatched(self, analysis: QueryAnalysis, sources: Sequence[Document]) -> bool:
         """The question names another administration and the best source does not: it
@@ -308,6 +345,7 @@ class EvidenceReader:
             unknown_years=unknown_years,
             unknown_codes=unknown_codes,
             named_support_found=self.named_support_found(analysis, resources, stats, spelling),
+            named_support_near=self.named_support_near(analysis, resources, stats, spelling),
             foreign_unmatched=self.foreign_unmatched(analysis, sources),
             candidates=len(sources),
             known_coverage=known,

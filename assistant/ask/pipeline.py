@@ -393,10 +393,12 @@ class AskPipeline:
     ) -> Plan:
         """`ineligible`: the resources that would answer the question but that the asker
         cannot get (decision reason "ineligible"): the refusal names them and says why."""
-        # A false premise with a close resource: say what exists instead.
+        # A false premise with a close resource (about the most specific word of what was
+        # named): say what exists instead.
         alternatives: list[Hit] = []
         if decision.reason == "false_premise":
-            alternatives = [h for h in hits if h.kind == "recurs"][:2]
+            near = set(decision.evidence.named_support_near)
+            alternatives = [h for h in hits if h.kind == "recurs" and h.id in near][:2]
         # An unknown form code: name the forms that exist, from a source found that lists them.
         forms_source = None
         if decision.reason == "unknown_code":

@@ -97,3 +97,22 @@ def test_a_misspelt_general_word_weighs_as_the_word_it_stands_for() -> None:
     assert reader.named_support_found(question, [roads], stats, spelling) is False
     cemetery = resource("Manteniment del cementiri")
     assert reader.named_support_found(question, [cemetery], stats, spelling) is True
+
+
+def near(question: str, *resources: Hit) -> tuple[str, ...]:
+    return EvidenceReader(ANALYZER).named_support_near(
+        analyse(question, ANALYZER), list(resources), STATS
+    )
+
+
+def test_what_exists_instead_is_about_the_most_specific_word_named() -> None:
+    paths = resource("Arranjament de camins rurals").model_copy(update={"id": "recurs:camins#0"})
+    sports = SPORTS.model_copy(update={"id": "recurs:sports#0"})
+    # "camins" is rarer than "municipals": the sports resource, which shares only the
+    # general word, is not offered instead.
+    assert near("Hi ha ajuts per a camins municipals?", sports, paths) == ("recurs:camins#0",)
+    assert near("Hi ha ajuts per a comprar gats de carrer?", sports) == ()
+
+
+def test_nothing_is_near_when_no_support_is_named() -> None:
+    assert near("Quin termini hi ha per justificar?", SPORTS) == ()
