@@ -24,10 +24,12 @@ system-deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	fi
 
-# Apertium's Spanish-Catalan pair: Spanish questions are read in Catalan (assistant/ask/language.py).
-APERTIUM_PACKAGES := apertium apertium-spa-cat cg3 apertium-lex-tools
+# Apertium's Spanish-Catalan pair: Spanish questions are read in Catalan (assistant/ask/language.py);
+# Softcatalà's thesaurus: words of like meaning for Catalan words the index lacks (index_config/thesaurus.py).
+APERTIUM_PACKAGES := apertium apertium-spa-cat cg3 apertium-lex-tools mythes-ca
 translation-deps:
 	@if [ ! -f /usr/share/apertium/apertium-spa-cat/spa-cat.automorf.bin ] \
+		|| [ ! -f /usr/share/mythes/th_ca_ES_v2.dat ] \
 		|| ! command -v cg-proc >/dev/null || ! command -v lrx-proc >/dev/null; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APERTIUM_PACKAGES) >/dev/null; \
 	fi

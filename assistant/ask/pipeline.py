@@ -28,6 +28,7 @@ from assistant.grounding import TermStatistics
 from assistant.models import Choice, Filters, Hit
 from assistant.retrieval.searcher import Searcher
 from index_config import Settings
+from index_config.thesaurus import shared_thesaurus
 
 _SPAN = re.compile(r"\b(20\d\d)\s*[-–]\s*(20\d\d)\b")
 _YEAR = re.compile(r"\b(20\d\d)\b")
@@ -82,7 +83,9 @@ def build_profile(
     return CorpusProfile(
         version=version,
         stats=stats,
-        spelling=SpellingMatcher(searcher.analyzer, stats.df, SpellingSettings()),
+        spelling=SpellingMatcher(
+            searcher.analyzer, stats.df, SpellingSettings(), thesaurus=shared_thesaurus()
+        ),
         covered_years=covered_years(documents),
         known_forms=tuple(forms),
     )

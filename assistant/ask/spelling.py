@@ -30,6 +30,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from index_config.analyzer import CatalanAnalyzer, light_stem
+from index_config.thesaurus import CatalanThesaurus
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,10 @@ class SpellingSettings:
     # A Snowball stem shorter than this makes a word known only when the dictionary knows
     # the word (`known`).
     known_stem_letters: int = 5
+    # A word of Catalan's dictionary with no near spelling takes words of like meaning
+    # from the thesaurus, from this many of its senses (1, 2 and all compared on the
+    # tuning half: bench/README.md); at most `max_candidates` of them, the most used.
+    thesaurus_senses: int = 1
 
 
 _FOLDED_WORD = re.compile(r"[a-z]+")
@@ -65,8 +70,12 @@ class SpellingMatcher:
         analyzer: CatalanAnalyzer,
         document_frequency: dict[str, int],
         settings: SpellingSettings | None = None,
+        thesaurus: CatalanThesaurus | None = None,
     ) -> None:
+        """`thesaurus`: words of like meaning for dictionary words with no near spelling
+        (none without it)."""
         self.analyzer = analyzer
+        self.thesaurus = thesaurus
         self.settings = settings or SpellingSettings()
         self.df = document_frequency
         # Light forms only ("~" marks Snowball stems); digits and codes are never fuzzy.
@@ -90,7 +99,9 @@ class SpellingMatcher:
         )
 
     def corrections(self, token: str) -> tuple[str, ...]:
-        """Vocabulary light forms close to an unseen token (most frequent first)."""
+        """Vocabulary light forms close to an unseen token (most frequent first): near
+        spellings, the words it is a clipping of, or, for a word of Catalan's dictionary
+        that has neither, the thesaurus's words of like meaning that the index has."""
         if token in self._cache:
             return self._cache[token]
         found: tuple[str, ...] = ()
@@ -114,9 +125,29 @@ class SpellingMatcher:
             found = tuple(m[0] for m in ranked[: s.max_candidates])
             if not found and len(token) >= s.min_clipping:
                 found = self._completions(light)
+            if not found:
+                found = self._like_meaning(token)
         if len(self._cache) < 50_000:
             self._cache[token] = found
         return found
+
+    def _like_meaning(self, token: str) -> tuple[str, ...]:
+        """The most used light forms of the index among the synonyms of the token's
+        lemmas ("endarrereix" -> endarrerir -> "prorrogar", "retardar"...)."""
+        if self.thesaurus is None:
+            return ()
+        forms: list[str] = []
+        for root in self.analyzer.roots_of(token):
+            for word in self.thesaurus.synonyms(root, self.settings.thesaurus_senses):
+                forms.extend(
+                    t
+                    for t in self.analyzer.term_weights(word)
+                    if self.df.get(t)
+                    and not t.startswith("@")
+                    and (not t.startswith("~") or len(t) - 1 >= self.settings.known_stem_letters)
+                )
+        ranked = sorted(dict.fromkeys(forms), key=lambda t: -self.df.get(t, 0))
+        return tuple(ranked[: self.settings.max_candidates])
 
     def _completions(self, light: str) -> tuple[str, ...]:
         """The most frequent vocabulary forms that `light` is a clipping of."""

@@ -200,3 +200,18 @@ def test_every_form_of_a_verb_of_asking_is_a_filler(
     analysis = analyse(question, CatalanAnalyzer(AnalyzerSettings()))
     assert not asking & set(analysis.informative)
     assert topic <= set(analysis.informative)
+
+
+def test_a_dictionary_word_the_index_lacks_takes_words_of_like_meaning() -> None:
+    from assistant.ask.spelling import SpellingMatcher
+    from index_config.thesaurus import CatalanThesaurus, parse
+
+    analyzer = CatalanAnalyzer(AnalyzerSettings())
+    analyzer.query_terms("Si l'obra s'endarrereix")  # the question is read first
+    df = {term: 3 for term in analyzer.term_weights("una pròrroga del termini")}
+    thesaurus = CatalanThesaurus(parse("UTF-8\nendarrerir|1\n-|ajornar|prorrogar\n"))
+    plain = SpellingMatcher(analyzer, df)
+    helped = SpellingMatcher(analyzer, df, thesaurus=thesaurus)
+    assert plain.corrections("endarrereix") == ()
+    # "prorrogar" shares its stem with the index's "pròrroga"; "ajornar" is not indexed.
+    assert helped.corrections("endarrereix") == ("~prorrog",)
