@@ -2,7 +2,8 @@
 
 Refusals with a cause that needs no statistics come first (an attempt to change the
 instructions, words only for the assistant, years or codes the indexed documents do not
-have, a named support that no resource is about). Everything else goes through one
+have, a named support that no resource is about, and a question none of whose words the
+best sources have). Everything else goes through one
 calibrated model: a logistic regression over the evidence signals, fitted on the tuning
 half of the public questions (bench/calibrate_decision.py prints its trade-off curve). Its
 weights and threshold are named settings in index_config (decision:), so a deployment can
@@ -132,6 +133,13 @@ def _decide(
         return refuse("other_administration")
     if not calibrated:
         return Decision(True, None, 1.0, evidence)
+    # None of the words the question asks about is in any of the best sources, not even
+    # as a synonym or a near spelling: whatever ranked them (a near spelling of an unseen
+    # word found elsewhere, the dense side's crowd) no answer could be grounded in them.
+    # The model never saw such a turn answered (every in-scope turn of both files covers
+    # at least a tenth), so it is not left to extrapolate.
+    if evidence.informative and evidence.coverage <= 0.0:
+        return refuse("no_evidence")
     p = probability(weights, features(analysis, evidence))
     if p < weights.threshold:
         return refuse("no_evidence", p)
