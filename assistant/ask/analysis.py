@@ -143,6 +143,13 @@ def _named_support(
     return match.group(1), as_written(text, written)
 
 
+def speaks_for_oneself(folded: str, lexicon: Lexicon) -> bool:
+    """A citizen's own affairs ("el meu divorci", "renovar-me el DNI"): folded text."""
+    return bool(lexicon.personal.found(folded)) or any(
+        re.search(rf"\w-{re.escape(e)}(?![\w])", folded) for e in lexicon.personal_enclitics
+    )
+
+
 def _follow_up(folded: str, words: list[str], has_history: bool, lexicon: Lexicon) -> bool:
     if not has_history or not words:
         return False
@@ -224,13 +231,7 @@ def analyse(
             ("assistant_directed", lex.assistant_directed.found(folded)),
             ("injection", lex.injection.found(folded)),
             ("other_administration", lex.other_administrations.found(folded)),
-            (
-                "personal",
-                lex.personal.found(folded)
-                or any(
-                    re.search(rf"\w-{re.escape(e)}(?![\w])", folded) for e in lex.personal_enclitics
-                ),
-            ),
+            ("personal", speaks_for_oneself(folded, lex)),
             ("greeting_only", greeting_only),
         )
         if found

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 
 from haystack import Document
 
-from assistant.ask.analysis import QueryAnalysis, analyse
+from assistant.ask.analysis import QueryAnalysis, analyse, speaks_for_oneself
 from assistant.ask.decision import Decision, decide
 from assistant.ask.evidence import Evidence, EvidenceReader
 from assistant.ask.language import Reading, SpanishReader
@@ -28,6 +28,7 @@ from assistant.grounding import TermStatistics
 from assistant.models import Choice, Filters, Hit
 from assistant.retrieval.searcher import Searcher
 from index_config import Settings
+from index_config.analyzer import fold
 from index_config.thesaurus import shared_thesaurus
 
 _SPAN = re.compile(r"\b(20\d\d)\s*[-–]\s*(20\d\d)\b")
@@ -211,6 +212,15 @@ class AskPipeline:
             return self._refusal(analysis, decision, profile, question, [])
 
         candidates = self.search.run(analysis, filters, history, profile.spelling)
+        # A citizen who spoke of their own affairs in the turns this one follows still
+        # does in "i quant costa?": the follow-up is searched with those words.
+        if (
+            analysis.follow_up
+            and not analysis.personal
+            and candidates.context
+            and speaks_for_oneself(fold(candidates.context), self.evidence.lexicon)
+        ):
+            analysis = replace(analysis, personal=True)
         if focus and history:
             chosen = [h for h in candidates.focus if h.codi == focus]
             if chosen:

@@ -180,3 +180,20 @@ def test_a_follow_up_after_a_list_offers_the_listed_resources(service: Assistant
     picked = service.ask("I l'import?", first.conversation_id, focus=listed[1])
     assert [h.codi for h in picked.sources] == [listed[1]]
     assert picked.choices == []
+
+
+def test_a_citizen_stays_one_in_a_follow_up(
+    service: AssistantService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A citizen's own affairs named in the first turn weigh on "i quant costa?" too,
+    which is searched with that turn's words; an official's same follow-up is answered."""
+    weights = DecisionWeights(
+        bias=-3.0, weights={"coverage": 8.0, "personal": -20.0}, threshold=0.5
+    )
+    monkeypatch.setattr(service.settings.ask, "decision", weights)
+    citizen = service.ask("Vull posar wifi gratuït al meu pis")
+    assert not citizen.grounded
+    assert not service.ask("I quant costa posar-ne?", citizen.conversation_id).grounded
+    official = service.ask("Hi ha ajuts per posar wifi gratuït a la plaça?")
+    assert official.grounded
+    assert service.ask("I quant costa posar-ne?", official.conversation_id).grounded
