@@ -68,6 +68,8 @@ class Turn:
     answer: str
     grounded: bool
     sources: list[Hit]
+    # Why the turn was refused (decision.RefusalReason), None when it was answered.
+    refusal_reason: str | None = None
 
 
 def utc_now() -> dt.datetime:
@@ -161,7 +163,8 @@ class ConversationStore:
             ).fetchone()
             since = row[0] if row else 0
             rows = self._db.execute(
-                "SELECT id, question, search_query, answer, grounded, sources FROM turns "
+                "SELECT id, question, search_query, answer, grounded, sources, refusal_reason "
+                "FROM turns "
                 "WHERE conversation_id = ? AND rowid > ? ORDER BY rowid DESC LIMIT ?",
                 (conversation_id, since, limit),
             ).fetchall()
@@ -173,6 +176,7 @@ class ConversationStore:
                 r[3],
                 bool(r[4]),
                 [Hit.model_validate(h) for h in json.loads(r[5])],
+                r[6],
             )
             for r in rows
         ]

@@ -31,6 +31,7 @@ from index_config import Settings
 from index_config.analyzer import fold
 from index_config.thesaurus import shared_thesaurus
 
+_NOT_ABOUT_THE_PLAN = frozenset({"injection", "small_talk"})
 _SPAN = re.compile(r"\b(20\d\d)\s*[-–]\s*(20\d\d)\b")
 _YEAR = re.compile(r"\b(20\d\d)\b")
 _FORM_TERM = re.compile(r"^([a-z]\d)(\d{3})$")
@@ -205,6 +206,9 @@ class AskPipeline:
         focus: str | None,
     ) -> Plan:
         profile = self.profile()
+        # A turn refused as an attempt to change the instructions or as small talk was
+        # about nothing in the sources: what follows it does not continue it.
+        history = [t for t in history if t.refusal_reason not in _NOT_ABOUT_THE_PLAN]
         analysis = self.analyse(question, history, today, profile.spelling)
         empty = Evidence(0.0, (), 0.0, 0.0, 0.0, 0.0)
         if analysis.injection or analysis.greeting_only:
