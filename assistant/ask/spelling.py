@@ -91,12 +91,15 @@ class SpellingMatcher:
         stems to "in", which "inici" has; it counts only for a word Catalan's dictionary
         knows ("dinar" stays a word, never a typo of "diner")."""
         short_stem_counts = self.analyzer.in_dictionary(token)
-        shortest = self.settings.known_stem_letters
         return any(
             self.df.get(term)
             for term, _ in self.analyzer._terms_of(token)
-            if not term.startswith("~") or len(term) - 1 >= shortest or short_stem_counts
+            if self._telling(term) or short_stem_counts
         )
+
+    def _telling(self, term: str) -> bool:
+        """A light form, or a Snowball stem long enough to tell words apart."""
+        return not term.startswith("~") or len(term) - 1 >= self.settings.known_stem_letters
 
     def corrections(self, token: str) -> tuple[str, ...]:
         """Vocabulary light forms close to an unseen token (most frequent first): near
@@ -142,9 +145,7 @@ class SpellingMatcher:
                 forms.extend(
                     t
                     for t in self.analyzer.term_weights(word)
-                    if self.df.get(t)
-                    and not t.startswith("@")
-                    and (not t.startswith("~") or len(t) - 1 >= self.settings.known_stem_letters)
+                    if self.df.get(t) and not t.startswith("@") and self._telling(t)
                 )
         ranked = sorted(dict.fromkeys(forms), key=lambda t: -self.df.get(t, 0))
         return tuple(ranked[: self.settings.max_candidates])
